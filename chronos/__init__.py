@@ -1,0 +1,1 @@
+"""Chronos: real-estate transaction coordination."""

@@ -1,0 +1,41 @@
+"""SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
+
+from chronos.models.base import (
+    EXTERNAL_PARTICIPANT_ROLES,
+    EXTERNAL_ROLES,
+    LISTING_STAGES,
+    STAFF_PARTICIPANT_ROLES,
+    STAFF_ROLES,
+    ParticipantRole,
+    PropertyType,
+    Role,
+    Side,
+    Stage,
+    utcnow,
+)
+from chronos.models.event import Event
+from chronos.models.organization import Organization
+from chronos.models.person import Person
+from chronos.models.transaction import Participant, Transaction
+from chronos.models.user import User, UserSession
+
+__all__ = [
+    "EXTERNAL_PARTICIPANT_ROLES",
+    "EXTERNAL_ROLES",
+    "LISTING_STAGES",
+    "STAFF_PARTICIPANT_ROLES",
+    "STAFF_ROLES",
+    "Event",
+    "Organization",
+    "Participant",
+    "ParticipantRole",
+    "Person",
+    "PropertyType",
+    "Role",
+    "Side",
+    "Stage",
+    "Transaction",
+    "User",
+    "UserSession",
+    "utcnow",
+]

@@ -1,0 +1,102 @@
+"""The one access policy. Every service that touches transaction data asks it.
+
+Rules:
+- Nobody ever sees another organization's rows.
+- An admin sees every transaction of their organization.
+- An agent or coordinator sees the transactions they own or are assigned to (a participant row
+  with their ``user_id``).
+- A client, attorney or lender sees only transactions they participate in, read-only.
+- An inactive user can do nothing.
+
+Invisible objects raise ``NotFound`` (never revealing that they exist); visible objects the
+actor may not change raise ``PermissionDenied``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_
+from sqlmodel import Session, select
+
+from chronos.models import Participant, Person, Role, Transaction, User
+from chronos.services.errors import NotFound, PermissionDenied
+
+STAFF_ONLY = "Only brokerage staff can do this."
+
+
+def require_active(actor: User | None) -> User:
+    if actor is None or not actor.is_active or actor.id is None:
+        raise PermissionDenied("Your account cannot act. Sign in again.")
+    return actor
+
+
+def require_role(actor: User | None, roles: Iterable[Role], message: str = STAFF_ONLY) -> User:
+    actor = require_active(actor)
+    if actor.role_enum not in set(roles):
+        raise PermissionDenied(message)
+    return actor
+
+
+def require_staff(actor: User | None) -> User:
+    return require_role(actor, (Role.ADMIN, Role.AGENT, Role.COORDINATOR))
+
+
+def _is_participant(actor: User) -> ColumnElement[bool]:
+    return exists(
+        select(Participant.id).where(
+            Participant.transaction_id == Transaction.id,
+            Participant.user_id == actor.id,
+        )
+    )
+
+
+def visible_transactions(actor: User) -> ColumnElement[bool]:
+    """WHERE clause over ``Transaction`` selecting exactly what ``actor`` may see."""
+    if not actor.is_active or actor.id is None:
+        return false()
+    same_org = Transaction.org_id == actor.org_id
+    role = actor.role_enum
+    if role is Role.ADMIN:
+        return same_org
+    if role in (Role.AGENT, Role.COORDINATOR):
+        return and_(same_org, or_(Transaction.owner_id == actor.id, _is_participant(actor)))
+    return and_(same_org, _is_participant(actor))
+
+
+def get_visible_transaction(db: Session, actor: User | None, transaction_id: int) -> Transaction:
+    actor = require_active(actor)
+    txn = db.exec(
+        select(Transaction).where(Transaction.id == transaction_id, visible_transactions(actor))
+    ).first()
+    if txn is None:
+        raise NotFound("Transaction not found.")
+    return txn
+
+
+def get_editable_transaction(db: Session, actor: User | None, transaction_id: int) -> Transaction:
+    """A transaction the actor may change: visible to them, and they are staff."""
+    txn = get_visible_transaction(db, actor, transaction_id)
+    require_staff(actor)
+    return txn
+
+
+def can_edit(actor: User) -> bool:
+    return actor.is_active and actor.is_staff
+
+
+def get_org_person(db: Session, actor: User, person_id: int) -> Person:
+    """A contact of the actor's organization; only staff browse contacts."""
+    require_staff(actor)
+    person = db.get(Person, person_id)
+    if person is None or person.org_id != actor.org_id:
+        raise NotFound("Contact not found.")
+    return person
+
+
+def get_org_user(db: Session, actor: User, user_id: int) -> User:
+    require_active(actor)
+    user = db.get(User, user_id)
+    if user is None or user.org_id != actor.org_id:
+        raise NotFound("User not found.")
+    return user

@@ -1,0 +1,84 @@
+"""Every setting Chronos reads, from the environment, with embedded defaults.
+
+Nothing else in the code reads ``os.environ`` for Chronos settings; the README lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _read_or_create_secret(path: Path) -> str:
+    """Return the secret stored at ``path``, generating it once (mode 0600) if absent."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: when two processes start at once, exactly one writes and both read the same key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path
+    database_url: str
+    secret_key: str
+    session_ttl_hours: int
+    cookie_name: str
+    cookie_secure: str  # "auto" | "true" | "false"
+    allowed_origins: tuple[str, ...]
+    seed_demo: bool
+    demo_password: str
+    log_level: str
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings() -> Settings:
+    env = os.environ
+    var_dir = Path(env.get("CHRONOS_VAR_DIR", str(PROJECT_ROOT / "var"))).resolve()
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'chronos.db'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql://" + database_url.removeprefix("postgres://")
+    if database_url.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship.
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    secret_key = env.get("CHRONOS_SECRET_KEY") or _read_or_create_secret(var_dir / "secret_key")
+    origins = tuple(
+        o.strip().rstrip("/") for o in env.get("CHRONOS_ALLOWED_ORIGINS", "").split(",") if o.strip()
+    )
+    return Settings(
+        var_dir=var_dir,
+        database_url=database_url,
+        secret_key=secret_key,
+        session_ttl_hours=int(env.get("CHRONOS_SESSION_TTL_HOURS", "336")),
+        cookie_name=env.get("CHRONOS_COOKIE_NAME", "chronos_session"),
+        cookie_secure=env.get("CHRONOS_COOKIE_SECURE", "auto").strip().lower(),
+        allowed_origins=origins,
+        seed_demo=_bool(env.get("CHRONOS_SEED_DEMO", "1")),
+        demo_password=env.get("CHRONOS_DEMO_PASSWORD", "chronos-demo-2026"),
+        log_level=env.get("CHRONOS_LOG_LEVEL", "INFO").upper(),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
