@@ -63,7 +63,9 @@ def load_settings() -> Settings:
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     secret_key = env.get("CHRONOS_SECRET_KEY") or _read_or_create_secret(var_dir / "secret_key")
     origins = tuple(
-        o.strip().rstrip("/") for o in env.get("CHRONOS_ALLOWED_ORIGINS", "").split(",") if o.strip()
+        o.strip().rstrip("/")
+        for o in env.get("CHRONOS_ALLOWED_ORIGINS", "").split(",")
+        if o.strip()
     )
     return Settings(
         var_dir=var_dir,

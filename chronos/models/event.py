@@ -19,9 +19,7 @@ class Event(SQLModel, table=True):
     org_id: int = Field(foreign_key="organizations.id", index=True)
     transaction_id: int | None = Field(
         default=None,
-        sa_column=Column(
-            Integer, ForeignKey("transactions.id", ondelete="CASCADE"), nullable=True
-        ),
+        sa_column=Column(Integer, ForeignKey("transactions.id", ondelete="CASCADE"), nullable=True),
     )
     actor_id: int | None = Field(default=None, foreign_key="users.id")
     kind: str = Field(max_length=40)

@@ -43,7 +43,9 @@ class Transaction(SQLModel, table=True):
     @property
     def address(self) -> str:
         line = self.street + (f" {self.unit}" if self.unit else "")
-        locality = ", ".join(p for p in (self.city, f"{self.state} {self.postal_code}".strip()) if p)
+        locality = ", ".join(
+            p for p in (self.city, f"{self.state} {self.postal_code}".strip()) if p
+        )
         return f"{line}, {locality}" if locality else line
 
 
@@ -52,9 +54,7 @@ class Participant(SQLModel, table=True):
 
     __tablename__ = "participants"
     __table_args__ = (
-        CheckConstraint(
-            "person_id IS NOT NULL OR user_id IS NOT NULL", name="ck_participants_who"
-        ),
+        CheckConstraint("person_id IS NOT NULL OR user_id IS NOT NULL", name="ck_participants_who"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -85,7 +85,9 @@ def create_user(
     if role_enum in EXTERNAL_ROLES:
         person = db.exec(
             select(Person).where(
-                Person.org_id == org_id, Person.email == clean_email, Person.user_id.is_(None)  # type: ignore[union-attr]
+                Person.org_id == org_id,
+                Person.email == clean_email,
+                Person.user_id.is_(None),  # type: ignore[union-attr]
             )
         ).first()
         if person is None:
@@ -166,7 +168,9 @@ def resolve_session(db: Session, token: str | None) -> User | None:
 def sign_out(db: Session, token: str | None) -> None:
     if not token:
         return
-    session = db.exec(select(UserSession).where(UserSession.token_hash == hash_token(token))).first()
+    session = db.exec(
+        select(UserSession).where(UserSession.token_hash == hash_token(token))
+    ).first()
     if session is not None and session.revoked_at is None:
         session.revoked_at = utcnow()
         db.add(session)

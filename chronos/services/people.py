@@ -83,11 +83,15 @@ def _validate(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     return out
 
 
-def _ensure_unique_email(db: Session, org_id: int, email: str | None, exclude_id: int | None) -> None:
+def _ensure_unique_email(
+    db: Session, org_id: int, email: str | None, exclude_id: int | None
+) -> None:
     if not email:
         return
     other = db.exec(
-        select(Person).where(Person.org_id == org_id, Person.email == email, Person.id != exclude_id)
+        select(Person).where(
+            Person.org_id == org_id, Person.email == email, Person.id != exclude_id
+        )
     ).first()
     if other is not None:
         raise Conflict(f"{other.full_name} already has the email {email}.")

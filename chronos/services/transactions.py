@@ -320,9 +320,7 @@ def allowed_stages(actor: User, txn: Transaction) -> list[Stage]:
         return []
     side = Side(txn.side)
     return [
-        s
-        for s in Stage
-        if s is not current and not (s in LISTING_STAGES and side is Side.BUYER)
+        s for s in Stage if s is not current and not (s in LISTING_STAGES and side is Side.BUYER)
     ]
 
 
@@ -541,7 +539,9 @@ def list_transactions(
         except ValueError:
             raise ValidationFailed({"stage": "Unknown stage."}) from None
     elif open_only:
-        conditions.append(col(Transaction.stage).not_in([Stage.CLOSED.value, Stage.CANCELLED.value]))
+        conditions.append(
+            col(Transaction.stage).not_in([Stage.CLOSED.value, Stage.CANCELLED.value])
+        )
     if side:
         try:
             conditions.append(Transaction.side == Side(side).value)
@@ -571,9 +571,7 @@ def rows_for(db: Session, txns: list[Transaction]) -> list[TransactionRow]:
     if not txns:
         return []
     owner_ids = {t.owner_id for t in txns}
-    owners = dict(
-        db.exec(select(User.id, User.full_name).where(col(User.id).in_(owner_ids))).all()
-    )
+    owners = dict(db.exec(select(User.id, User.full_name).where(col(User.id).in_(owner_ids))).all())
     clients: dict[int, list[str]] = defaultdict(list)
     for tid, first, last in db.exec(
         select(Participant.transaction_id, Person.first_name, Person.last_name)
@@ -657,7 +655,9 @@ def get_transaction(db: Session, actor: User, transaction_id: int) -> Transactio
         property_type=txn.property_type,
         property_type_label=PropertyType(txn.property_type).label,
         price=format_price(txn.price_cents),
-        price_input=f"{txn.price_cents / 100:.2f}".removesuffix(".00") if txn.price_cents is not None else "",
+        price_input=f"{txn.price_cents / 100:.2f}".removesuffix(".00")
+        if txn.price_cents is not None
+        else "",
         effective_date=txn.effective_date.isoformat() if txn.effective_date else "",
         closing_date=txn.closing_date.isoformat() if txn.closing_date else "",
         mls_number=txn.mls_number if staff_view else "",
