@@ -43,11 +43,15 @@ def require_staff(actor: User | None) -> User:
 
 
 def _is_participant(actor: User) -> ColumnElement[bool]:
+    # Correlate only Transaction: a caller whose outer query also selects from participants
+    # (people.get_person) must not have this subquery's own FROM auto-correlated away.
     return exists(
-        select(Participant.id).where(
+        select(Participant.id)
+        .where(
             Participant.transaction_id == Transaction.id,
             Participant.user_id == actor.id,
         )
+        .correlate(Transaction)
     )
 
 

@@ -15,7 +15,16 @@ from datetime import timedelta
 from passlib.context import CryptContext
 from sqlmodel import Session, select
 
-from chronos.models import EXTERNAL_ROLES, Organization, Person, Role, User, UserSession, utcnow
+from chronos.models import (
+    EXTERNAL_ROLES,
+    Organization,
+    Participant,
+    Person,
+    Role,
+    User,
+    UserSession,
+    utcnow,
+)
 from chronos.services.errors import AuthenticationFailed, Conflict, ValidationFailed
 from chronos.services.validation import Collector, parse_choice, parse_email, required_text
 from chronos.settings import get_settings
@@ -95,6 +104,17 @@ def create_user(
             person = Person(org_id=org_id, first_name=first, last_name=last, email=clean_email)
         person.user_id = user.id
         db.add(person)
+        db.flush()
+        # The contact may already be on transactions: access checks Participant.user_id, so
+        # link those rows too or the new login would not see their own files.
+        for part in db.exec(
+            select(Participant).where(
+                Participant.person_id == person.id,
+                Participant.user_id.is_(None),  # type: ignore[union-attr]
+            )
+        ).all():
+            part.user_id = user.id
+            db.add(part)
         db.flush()
     return user
 

@@ -1,0 +1,61 @@
+# Chronos: the two commands that matter are `make run` and `make test` (see README).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+export REFLEX_USE_SYSTEM_BUN := 1
+export REFLEX_TELEMETRY_ENABLED := false
+
+.PHONY: run run-prod setup setup-test bun chromium lint typecheck test test-unit test-integration test-browser screenshots bench clean
+
+## run: set up, migrate, seed the demo brokerage on first start, run the app (http://localhost:3000)
+run: setup bun
+	$(PY) -m chronos.cli seed-demo --if-empty
+	$(VENV)/bin/reflex run
+
+## run-prod: the same, as a production build on one port (http://localhost:3000)
+run-prod: setup bun
+	$(PY) -m chronos.cli seed-demo --if-empty
+	$(VENV)/bin/reflex run --env prod --single-port --frontend-port 3000
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(VENV)/bin/activate pyproject.toml requirements.lock
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c requirements.lock -e ".[test]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+bun:
+	@command -v bun >/dev/null 2>&1 || npm install -g bun
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
+
+setup-test: setup bun chromium
+
+lint: setup
+	$(VENV)/bin/ruff check chronos tests alembic bench scripts rxconfig.py
+	$(VENV)/bin/ruff format --check chronos tests alembic bench scripts rxconfig.py
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+## test: lint, type-check, then every test tier (unit, integration on SQLite + PostgreSQL, browser)
+test: setup-test lint typecheck
+	$(VENV)/bin/pytest tests
+
+test-unit: setup
+	$(VENV)/bin/pytest tests/unit
+
+test-integration: setup
+	$(VENV)/bin/pytest tests/integration
+
+test-browser: setup-test
+	$(VENV)/bin/pytest tests/browser
+
+clean:
+	rm -rf .web .states test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,11 @@
+"""The Starlette app Reflex mounts its own routes into (``rx.App(api_transformer=...)``)."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from chronos.api import auth_routes, rest
+
+
+def create_api() -> Starlette:
+    return Starlette(routes=[*auth_routes.ROUTES, *rest.ROUTES])

@@ -1,0 +1,240 @@
+"""REST API v1 over the same services as the UI (so the two cannot disagree on access).
+
+Authentication: the session cookie. Unsafe methods also need a same-origin Origin/Referer.
+Errors: ``{"error": message, "fields": {...}}`` with the domain error's status code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from chronos.api.security import same_origin_ok, token_from_cookie_header
+from chronos.db import session_scope
+from chronos.models import User
+from chronos.services import auth, people, timeline, transactions
+from chronos.services.errors import ChronosError, ValidationFailed
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Request, Session, User], Any]
+MAX_BODY = 64 * 1024
+
+
+def _error(status: int, message: str, fields: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if fields:
+        body["fields"] = fields
+    return JSONResponse(body, status_code=status)
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
+
+
+def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Authenticate, check origin for unsafe methods, run one service call, map errors."""
+
+    async def run(request: Request) -> Response:
+        if request.method not in ("GET", "HEAD") and not same_origin_ok(request):
+            return _error(403, "Cross-origin request refused.")
+        token = token_from_cookie_header(request.headers.get("cookie"))
+        try:
+            with session_scope() as db:
+                actor = auth.resolve_session(db, token)
+                if actor is None:
+                    return _error(401, "Sign in first.")
+                result = handler(request, db, actor)
+                if isinstance(result, Awaitable):
+                    result = await result
+                payload = _jsonable(result)
+        except ChronosError as exc:
+            fields = exc.errors if isinstance(exc, ValidationFailed) else None
+            return _error(exc.status_code, exc.message, fields)
+        if payload is None:
+            return Response(status_code=204)
+        status = 201 if request.method == "POST" else 200
+        return JSONResponse(payload, status_code=status)
+
+    return run
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise ValidationFailed({"body": "Request body is too large."})
+    try:
+        data = json.loads(raw or b"{}")
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed({"body": f"Body is not valid JSON: {exc.msg}."}) from None
+    if not isinstance(data, dict):
+        raise ValidationFailed({"body": "Body must be a JSON object."})
+    return data
+
+
+def _int(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationFailed({name: f"{name} must be a whole number."}) from None
+
+
+def _page(page: Any) -> dict[str, Any]:
+    return {
+        "items": [_jsonable(i) for i in page.items],
+        "total": page.total,
+        "page": page.page,
+        "page_size": page.page_size,
+        "pages": page.pages,
+    }
+
+
+def me(request: Request, db: Session, actor: User) -> dict[str, Any]:
+    return {"id": actor.id, "email": actor.email, "name": actor.full_name, "role": actor.role}
+
+
+def list_txns(request: Request, db: Session, actor: User) -> dict[str, Any]:
+    q = request.query_params
+    return _page(
+        transactions.list_transactions(
+            db,
+            actor,
+            stage=q.get("stage", ""),
+            side=q.get("side", ""),
+            q=q.get("q", ""),
+            open_only=q.get("open") == "1",
+            sort=q.get("sort", "closing"),
+            descending=q.get("desc") == "1",
+            page=_int(request, "page", 1),
+            page_size=_int(request, "page_size", 25),
+        )
+    )
+
+
+async def create_txn(request: Request, db: Session, actor: User) -> Any:
+    txn = transactions.create_transaction(db, actor, await _body(request))
+    return transactions.get_transaction(db, actor, txn.id or 0)
+
+
+def get_txn(request: Request, db: Session, actor: User) -> Any:
+    return transactions.get_transaction(db, actor, request.path_params["txn_id"])
+
+
+async def patch_txn(request: Request, db: Session, actor: User) -> Any:
+    txn_id = request.path_params["txn_id"]
+    transactions.update_transaction(db, actor, txn_id, await _body(request))
+    return transactions.get_transaction(db, actor, txn_id)
+
+
+async def post_stage(request: Request, db: Session, actor: User) -> Any:
+    txn_id = request.path_params["txn_id"]
+    body = await _body(request)
+    transactions.change_stage(
+        db,
+        actor,
+        txn_id,
+        str(body.get("stage", "")),
+        reason=str(body.get("reason", "")),
+        expected_stage=body.get("expected_stage"),
+    )
+    return transactions.get_transaction(db, actor, txn_id)
+
+
+def list_txn_events(request: Request, db: Session, actor: User) -> Any:
+    return _page(
+        timeline.list_events(
+            db,
+            actor,
+            request.path_params["txn_id"],
+            page=_int(request, "page", 1),
+            page_size=_int(request, "page_size", 20),
+        )
+    )
+
+
+def list_people(request: Request, db: Session, actor: User) -> Any:
+    return _page(
+        people.list_people(
+            db,
+            actor,
+            q=request.query_params.get("q", ""),
+            page=_int(request, "page", 1),
+            page_size=_int(request, "page_size", 25),
+        )
+    )
+
+
+async def create_person(request: Request, db: Session, actor: User) -> Any:
+    person = people.create_person(db, actor, await _body(request))
+    return people.get_person(db, actor, person.id or 0)
+
+
+def get_person(request: Request, db: Session, actor: User) -> Any:
+    return people.get_person(db, actor, request.path_params["person_id"])
+
+
+async def patch_person(request: Request, db: Session, actor: User) -> Any:
+    person_id = request.path_params["person_id"]
+    people.update_person(db, actor, person_id, await _body(request))
+    return people.get_person(db, actor, person_id)
+
+
+def delete_person(request: Request, db: Session, actor: User) -> None:
+    people.delete_person(db, actor, request.path_params["person_id"])
+
+
+def _methods(**by_method: Handler) -> Callable[[Request], Awaitable[Response]]:
+    wrapped = {m.upper(): endpoint(h) for m, h in by_method.items()}
+
+    async def dispatch(request: Request) -> Response:
+        return await wrapped[request.method](request)
+
+    return dispatch
+
+
+PREFIX = "/api/v1"
+ROUTES = [
+    Route(f"{PREFIX}/me", _methods(get=me), methods=["GET"]),
+    Route(
+        f"{PREFIX}/transactions",
+        _methods(get=list_txns, post=create_txn),
+        methods=["GET", "POST"],
+    ),
+    Route(
+        f"{PREFIX}/transactions/{{txn_id:int}}",
+        _methods(get=get_txn, patch=patch_txn),
+        methods=["GET", "PATCH"],
+    ),
+    Route(
+        f"{PREFIX}/transactions/{{txn_id:int}}/stage",
+        _methods(post=post_stage),
+        methods=["POST"],
+    ),
+    Route(
+        f"{PREFIX}/transactions/{{txn_id:int}}/events",
+        _methods(get=list_txn_events),
+        methods=["GET"],
+    ),
+    Route(
+        f"{PREFIX}/people",
+        _methods(get=list_people, post=create_person),
+        methods=["GET", "POST"],
+    ),
+    Route(
+        f"{PREFIX}/people/{{person_id:int}}",
+        _methods(get=get_person, patch=patch_person, delete=delete_person),
+        methods=["GET", "PATCH", "DELETE"],
+    ),
+]

@@ -1,0 +1,28 @@
+"""Builds the Reflex app, mounts the API and registers the pages. Nothing else."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from chronos.api.app import create_api
+from chronos.components.layout import AUTH_FORM_SCRIPT
+from chronos.logging_setup import configure_logging
+from chronos.pages import (  # noqa: F401  (each module registers its pages)
+    index,
+    pipeline,
+    sign_in,
+    transaction,
+    transaction_new,
+)
+from chronos.pages.registry import add_pages
+
+configure_logging()
+
+app = rx.App(
+    head_components=[
+        rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
+        rx.script(AUTH_FORM_SCRIPT),
+    ],
+    api_transformer=create_api(),
+)
+add_pages(app)

@@ -1,0 +1,145 @@
+"""Small building blocks shared by the pages: badges, states (loading/empty/error), fields."""
+
+from __future__ import annotations
+
+import reflex as rx
+from reflex.vars import Var
+
+STAGE_COLORS = {
+    "pre_listing": "gray",
+    "active_listing": "blue",
+    "under_contract": "amber",
+    "clear_to_close": "teal",
+    "closed": "grass",
+    "cancelled": "red",
+}
+
+
+def stage_badge(stage: Var | str, label: Var | str) -> rx.Component:
+    return rx.match(
+        stage,
+        *[
+            (key, rx.badge(label, color_scheme=color, variant="soft", size="2"))  # type: ignore[arg-type]
+            for key, color in STAGE_COLORS.items()
+        ],
+        rx.badge(label, variant="soft", size="2"),
+    )
+
+
+def side_badge(label: Var | str) -> rx.Component:
+    return rx.badge(label, variant="outline", color_scheme="gray", size="1")
+
+
+def page_header(title: Var | str, *actions: rx.Component, subtitle: Var | str = "") -> rx.Component:
+    return rx.flex(
+        rx.box(
+            rx.heading(title, size="7", weight="bold", as_="h1"),
+            rx.cond(subtitle, rx.text(subtitle, color_scheme="gray", size="2")),
+        ),
+        rx.flex(*actions, spacing="2", wrap="wrap"),
+        justify="between",
+        align="center",
+        wrap="wrap",
+        spacing="3",
+        margin_bottom="16px",
+        width="100%",
+    )
+
+
+def loading_block(label: str = "Loading…") -> rx.Component:
+    return rx.flex(
+        rx.spinner(size="3"),
+        rx.text(label, color_scheme="gray"),
+        direction="column",
+        align="center",
+        spacing="3",
+        padding_y="64px",
+        width="100%",
+        role="status",
+        aria_live="polite",
+    )
+
+
+def empty_state(icon: str, title: str, body: Var | str, *actions: rx.Component) -> rx.Component:
+    return rx.flex(
+        rx.icon(icon, size=36, color=rx.color("gray", 9)),
+        rx.heading(title, size="4", as_="h2"),
+        rx.text(body, color_scheme="gray", align="center", max_width="28rem"),
+        rx.flex(*actions, spacing="2"),
+        direction="column",
+        align="center",
+        spacing="3",
+        padding_y="48px",
+        padding_x="16px",
+        width="100%",
+    )
+
+
+def error_callout(message: Var | str) -> rx.Component:
+    return rx.callout(
+        message,
+        icon="triangle_alert",
+        color_scheme="red",
+        role="alert",
+        width="100%",
+    )
+
+
+def notice_callout(message: Var | str) -> rx.Component:
+    return rx.callout(message, icon="info", color_scheme="blue", width="100%", role="status")
+
+
+def field(
+    label: str,
+    control: rx.Component,
+    error: Var | str = "",
+    hint: str = "",
+) -> rx.Component:
+    return rx.flex(
+        rx.el.label(
+            rx.text(label, size="2", weight="medium"),
+            control,
+            style={"display": "flex", "flexDirection": "column", "gap": "4px"},
+        ),
+        rx.cond(
+            error,
+            rx.text(error, color_scheme="red", size="1", role="alert"),
+            rx.cond(hint != "", rx.text(hint, color_scheme="gray", size="1")),
+        ),
+        direction="column",
+        spacing="1",
+        width="100%",
+    )
+
+
+def pager(page: Var, pages: Var, total: Var, on_prev: rx.EventHandler, on_next: rx.EventHandler) -> rx.Component:
+    return rx.flex(
+        rx.text(total.to_string() + " total", color_scheme="gray", size="2"),
+        rx.flex(
+            rx.button(
+                rx.icon("chevron_left", size=16),
+                "Previous",
+                variant="soft",
+                disabled=page <= 1,
+                on_click=on_prev,
+                aria_label="Previous page",
+            ),
+            rx.text("Page ", page.to_string(), " of ", pages.to_string(), size="2"),
+            rx.button(
+                "Next",
+                rx.icon("chevron_right", size=16),
+                variant="soft",
+                disabled=page >= pages,
+                on_click=on_next,
+                aria_label="Next page",
+            ),
+            spacing="3",
+            align="center",
+        ),
+        justify="between",
+        align="center",
+        wrap="wrap",
+        spacing="3",
+        width="100%",
+        padding_top="12px",
+    )

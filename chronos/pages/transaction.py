@@ -1,0 +1,680 @@
+"""One transaction, for staff: header with stage control, details, participants, timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from chronos import routes
+from chronos.components.layout import app_shell
+from chronos.components.timeline import timeline_list
+from chronos.components.ui import (
+    empty_state,
+    error_callout,
+    field,
+    loading_block,
+    side_badge,
+    stage_badge,
+)
+from chronos.db import session_scope
+from chronos.models import ParticipantRole, PropertyType, Role, Stage
+from chronos.pages.registry import page
+from chronos.services import people, timeline, transactions, users
+from chronos.services.errors import ChronosError, NotFound, ValidationFailed
+from chronos.services.people import PersonRow
+from chronos.services.timeline import EventRow
+from chronos.services.transactions import TransactionDetail
+from chronos.services.users import StaffMember
+from chronos.state.session import EXTERNAL, SessionState
+
+EVENTS_PAGE = 15
+CONTACT_ROLES = [r for r in ParticipantRole if r not in (ParticipantRole.CO_AGENT, ParticipantRole.COORDINATOR)]
+STAFF_ROLES_ON_DEAL = [ParticipantRole.CO_AGENT, ParticipantRole.COORDINATOR]
+EDIT_FIELDS = ("street", "unit", "city", "state", "postal_code", "price", "effective_date", "closing_date", "mls_number")
+
+
+class TransactionState(SessionState):
+    detail: TransactionDetail | None = None
+    events: list[EventRow] = []
+    events_page: int = 1
+    has_more_events: bool = False
+    loading: bool = True
+    error: str = ""
+    not_found: bool = False
+    # stage control
+    stage_target: str = ""
+    stage_reason: str = ""
+    stage_error: str = ""
+    stage_saving: bool = False
+    # edit details
+    edit_open: bool = False
+    edit_errors: dict[str, str] = {}
+    edit_error: str = ""
+    edit_property_type: str = PropertyType.SINGLE_FAMILY.value
+    # add participant
+    add_open: bool = False
+    add_mode: str = "contact"
+    contact_q: str = ""
+    contact_results: list[PersonRow] = []
+    picked_person_id: int = 0
+    picked_person_name: str = ""
+    add_role: str = ParticipantRole.BUYER.value
+    staff_options: list[StaffMember] = []
+    picked_user_id: str = ""
+    add_errors: dict[str, str] = {}
+    add_error: str = ""
+
+    def _txn_id(self) -> int:
+        return self._int_param("txn_id")
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        self.loading = True
+        user = self._actor()
+        if user is not None and user.role_enum in EXTERNAL:
+            return rx.redirect(routes.portal_transaction(self._param("txn_id")), replace=True)
+        user, redirect = self._gate(frozenset({Role.ADMIN, Role.AGENT, Role.COORDINATOR}))
+        if user is None:
+            self.detail, self.events = None, []
+            return redirect
+        self.stage_target, self.stage_reason, self.stage_error = "", "", ""
+        self.events_page = 1
+        try:
+            with session_scope() as db:
+                txn_id = self._txn_id()
+                self.detail = transactions.get_transaction(db, user, txn_id)
+                self._load_events(db, user, txn_id, reset=True)
+            self.error, self.not_found = "", False
+        except NotFound:
+            self.detail, self.events, self.not_found = None, [], True
+        except ChronosError as exc:
+            self.error = exc.message
+        self.loading = False
+        return None
+
+    def _load_events(self, db: Any, user: Any, txn_id: int, *, reset: bool) -> None:
+        result = timeline.list_events(db, user, txn_id, page=self.events_page, page_size=EVENTS_PAGE)
+        self.events = result.items if reset else [*self.events, *result.items]
+        self.has_more_events = result.page < result.pages
+
+    def _refresh(self, db: Any, user: Any) -> None:
+        txn_id = self._txn_id()
+        self.detail = transactions.get_transaction(db, user, txn_id)
+        self.events_page = 1
+        self._load_events(db, user, txn_id, reset=True)
+
+    @rx.event
+    def more_events(self):  # type: ignore[no-untyped-def]
+        user = self._actor()
+        if user is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.events_page += 1
+        try:
+            with session_scope() as db:
+                self._load_events(db, user, self._txn_id(), reset=False)
+        except ChronosError as exc:
+            self.error = exc.message
+        return None
+
+    # ------------------------------------------------------------ stage
+    @rx.event
+    def set_stage_target(self, value: str) -> None:
+        self.stage_target, self.stage_error = value, ""
+
+    @rx.event
+    def set_stage_reason(self, value: str) -> None:
+        self.stage_reason = value
+
+    @rx.event
+    def apply_stage(self):  # type: ignore[no-untyped-def]
+        if self.stage_saving or not self.stage_target or self.detail is None:
+            return None
+        user = self._actor()
+        if user is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.stage_saving = True
+        target_label = Stage(self.stage_target).label
+        try:
+            with session_scope() as db:
+                transactions.change_stage(
+                    db,
+                    user,
+                    self._txn_id(),
+                    self.stage_target,
+                    reason=self.stage_reason,
+                    expected_stage=self.detail.stage,
+                )
+            with session_scope() as db:
+                self._refresh(db, user)
+        except ChronosError as exc:
+            self.stage_error = exc.message
+            self.stage_saving = False
+            return None
+        self.stage_target, self.stage_reason, self.stage_error = "", "", ""
+        self.stage_saving = False
+        return rx.toast.success(f"Moved to {target_label}.")
+
+    # ------------------------------------------------------------ edit details
+    @rx.event
+    def open_edit(self) -> None:
+        self.edit_open, self.edit_errors, self.edit_error = True, {}, ""
+        if self.detail is not None:
+            self.edit_property_type = self.detail.property_type
+
+    @rx.event
+    def set_edit_open(self, value: bool) -> None:
+        self.edit_open = value
+
+    @rx.event
+    def set_edit_property_type(self, value: str) -> None:
+        self.edit_property_type = value
+
+    @rx.event
+    def save_details(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
+        user = self._actor()
+        if user is None:
+            return rx.redirect(routes.SIGN_IN)
+        data = {k: form.get(k, "") for k in EDIT_FIELDS}
+        data["property_type"] = self.edit_property_type
+        before = (self.detail.effective_date, self.detail.closing_date) if self.detail else ("", "")
+        try:
+            with session_scope() as db:
+                transactions.update_transaction(db, user, self._txn_id(), data)
+            with session_scope() as db:
+                self._refresh(db, user)
+        except ValidationFailed as exc:
+            self.edit_errors, self.edit_error = exc.errors, "Please fix the highlighted fields."
+            return None
+        except ChronosError as exc:
+            self.edit_errors, self.edit_error = {}, exc.message
+            return None
+        self.edit_open = False
+        moved = []
+        if self.detail is not None:
+            for label, old, new in (
+                ("Effective date", before[0], self.detail.effective_date),
+                ("Closing date", before[1], self.detail.closing_date),
+            ):
+                if old != new:
+                    moved.append(f"{label}: {old or 'none'} → {new or 'none'}")
+        return rx.toast.success("Saved. " + "; ".join(moved) if moved else "Saved.")
+
+    # ------------------------------------------------------------ participants
+    @rx.event
+    def open_add(self) -> None:
+        self.add_open, self.add_mode = True, "contact"
+        self.contact_q, self.contact_results = "", []
+        self.picked_person_id, self.picked_person_name = 0, ""
+        self.add_errors, self.add_error, self.picked_user_id = {}, "", ""
+        self.add_role = ParticipantRole.BUYER.value
+
+    @rx.event
+    def set_add_open(self, value: bool) -> None:
+        self.add_open = value
+
+    @rx.event
+    def set_add_mode(self, value: str | list[str]):  # type: ignore[no-untyped-def]
+        self.add_mode = value if isinstance(value, str) else value[0]
+        self.add_errors, self.add_error = {}, ""
+        if self.add_mode == "staff":
+            self.add_role = ParticipantRole.COORDINATOR.value
+            user = self._actor()
+            if user is None:
+                return rx.redirect(routes.SIGN_IN)
+            try:
+                with session_scope() as db:
+                    self.staff_options = users.list_staff(db, user)
+            except ChronosError as exc:
+                self.add_error = exc.message
+        else:
+            self.add_role = ParticipantRole.BUYER.value
+        return None
+
+    @rx.event
+    def search_contacts(self, value: str):  # type: ignore[no-untyped-def]
+        self.contact_q = value
+        self.picked_person_id, self.picked_person_name = 0, ""
+        if len(value.strip()) < 2:
+            self.contact_results = []
+            return None
+        user = self._actor()
+        if user is None:
+            return rx.redirect(routes.SIGN_IN)
+        try:
+            with session_scope() as db:
+                self.contact_results = people.search_contacts(db, user, value)
+        except ChronosError as exc:
+            self.add_error = exc.message
+        return None
+
+    @rx.event
+    def pick_contact(self, person_id: int, name: str) -> None:
+        self.picked_person_id, self.picked_person_name = person_id, name
+        self.contact_results = []
+
+    @rx.event
+    def set_add_role(self, value: str) -> None:
+        self.add_role = value
+
+    @rx.event
+    def set_picked_user(self, value: str) -> None:
+        self.picked_user_id = value
+
+    @rx.event
+    def add_participant(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
+        user = self._actor()
+        if user is None:
+            return rx.redirect(routes.SIGN_IN)
+        try:
+            with session_scope() as db:
+                txn_id = self._txn_id()
+                if self.add_mode == "staff":
+                    if not self.picked_user_id:
+                        raise ValidationFailed({"user": "Choose a staff member."})
+                    transactions.add_participant(
+                        db, user, txn_id, role=self.add_role, user_id=int(self.picked_user_id)
+                    )
+                elif self.add_mode == "new":
+                    person = people.create_person(
+                        db,
+                        user,
+                        {k: form.get(k, "") for k in ("first_name", "last_name", "email", "phone", "company")},
+                    )
+                    transactions.add_participant(db, user, txn_id, role=self.add_role, person_id=person.id)
+                else:
+                    if not self.picked_person_id:
+                        raise ValidationFailed({"contact": "Search for a contact and pick one."})
+                    transactions.add_participant(
+                        db, user, txn_id, role=self.add_role, person_id=self.picked_person_id
+                    )
+            with session_scope() as db:
+                self._refresh(db, user)
+        except ValidationFailed as exc:
+            self.add_errors, self.add_error = exc.errors, exc.message
+            return None
+        except ChronosError as exc:
+            self.add_errors, self.add_error = {}, exc.message
+            return None
+        self.add_open = False
+        return rx.toast.success("Participant added.")
+
+    @rx.event
+    def remove_participant(self, participant_id: int):  # type: ignore[no-untyped-def]
+        user = self._actor()
+        if user is None:
+            return rx.redirect(routes.SIGN_IN)
+        try:
+            with session_scope() as db:
+                transactions.remove_participant(db, user, self._txn_id(), participant_id)
+            with session_scope() as db:
+                self._refresh(db, user)
+        except ChronosError as exc:
+            return rx.toast.error(exc.message)
+        return rx.toast.success("Participant removed.")
+
+
+# ---------------------------------------------------------------- view
+
+D = TransactionState.detail
+
+
+def _fact(label: str, value: Any) -> rx.Component:
+    return rx.box(
+        rx.text(label, size="1", color_scheme="gray"),
+        rx.text(rx.cond(value, value, "—"), size="3", weight="medium"),
+    )
+
+
+def _stage_control() -> rx.Component:
+    return rx.card(
+        rx.flex(
+            rx.text("Stage", weight="bold"),
+            rx.flex(
+                rx.select.root(
+                    rx.select.trigger(placeholder="Move to…", aria_label="Move to stage"),
+                    rx.select.content(
+                        rx.foreach(D.stage_options, lambda o: rx.select.item(o.label, value=o.value)),  # type: ignore[union-attr]
+                    ),
+                    value=TransactionState.stage_target,
+                    on_change=TransactionState.set_stage_target,
+                ),
+                rx.button(
+                    rx.cond(TransactionState.stage_saving, rx.spinner(size="1"), rx.icon("arrow_right", size=16)),
+                    "Move",
+                    on_click=TransactionState.apply_stage,
+                    disabled=(TransactionState.stage_target == "") | TransactionState.stage_saving,
+                    id="apply-stage",
+                ),
+                spacing="2",
+                wrap="wrap",
+            ),
+            rx.cond(
+                TransactionState.stage_target == Stage.CANCELLED.value,
+                rx.input(
+                    placeholder="Why did it fall through? (required)",
+                    value=TransactionState.stage_reason,
+                    on_change=TransactionState.set_stage_reason,
+                    aria_label="Cancellation reason",
+                    width="100%",
+                ),
+            ),
+            rx.cond(TransactionState.stage_error, rx.text(TransactionState.stage_error, color_scheme="red", size="2", role="alert")),
+            direction="column",
+            spacing="2",
+        ),
+        width="100%",
+    )
+
+
+def _header() -> rx.Component:
+    return rx.flex(
+        rx.flex(
+            rx.link(rx.flex(rx.icon("arrow_left", size=14), "Pipeline", align="center", spacing="1"), href=routes.PIPELINE, size="2", color_scheme="gray"),
+            rx.heading(D.street, " ", D.unit, size="7", as_="h1"),  # type: ignore[union-attr]
+            rx.text(D.address, color_scheme="gray"),  # type: ignore[union-attr]
+            rx.flex(stage_badge(D.stage, D.stage_label), side_badge(D.side_label), spacing="2"),  # type: ignore[union-attr]
+            direction="column",
+            spacing="2",
+        ),
+        rx.button(rx.icon("pencil", size=16), "Edit details", variant="soft", on_click=TransactionState.open_edit),
+        justify="between",
+        align="start",
+        wrap="wrap",
+        spacing="3",
+        width="100%",
+    )
+
+
+def _facts() -> rx.Component:
+    return rx.card(
+        rx.grid(
+            _fact("Price", D.price),  # type: ignore[union-attr]
+            _fact("Effective date", D.effective_date),  # type: ignore[union-attr]
+            _fact("Closing date", D.closing_date),  # type: ignore[union-attr]
+            _fact("Agent", D.owner_name),  # type: ignore[union-attr]
+            _fact("Property", D.property_type_label),  # type: ignore[union-attr]
+            _fact("MLS #", D.mls_number),  # type: ignore[union-attr]
+            columns=rx.breakpoints(initial="2", sm="3"),
+            spacing="4",
+        ),
+        rx.cond(
+            D.cancel_reason,  # type: ignore[union-attr]
+            rx.callout("Fell through: " + D.cancel_reason, icon="circle_x", color_scheme="red", margin_top="12px"),  # type: ignore[union-attr, operator]
+        ),
+        width="100%",
+    )
+
+
+def _participants() -> rx.Component:
+    return rx.card(
+        rx.flex(
+            rx.flex(
+                rx.heading("People on this deal", size="4", as_="h2"),
+                rx.button(rx.icon("user_plus", size=16), "Add", size="2", variant="soft", on_click=TransactionState.open_add),
+                justify="between",
+                align="center",
+            ),
+            rx.cond(
+                D.participants.length() == 0,  # type: ignore[union-attr]
+                rx.text("No one added yet. Add the client, lender, attorney, title…", color_scheme="gray", size="2"),
+                rx.flex(
+                    rx.foreach(
+                        D.participants,  # type: ignore[union-attr]
+                        lambda p: rx.flex(
+                            rx.box(
+                                rx.flex(
+                                    rx.cond(
+                                        p.person_id > 0,
+                                        rx.link(p.name, href="/people/" + p.person_id.to_string(), weight="medium"),
+                                        rx.text(p.name, weight="medium"),
+                                    ),
+                                    rx.badge(p.role_label, variant="soft", color_scheme="gray"),
+                                    rx.cond(p.has_login, rx.tooltip(rx.icon("key_round", size=14, aria_label="Has a portal login"), content="Has a portal login")),
+                                    spacing="2",
+                                    align="center",
+                                    wrap="wrap",
+                                ),
+                                rx.text(p.email, " ", p.phone, size="1", color_scheme="gray"),
+                            ),
+                            rx.alert_dialog.root(
+                                rx.alert_dialog.trigger(
+                                    rx.icon_button(rx.icon("x", size=14), variant="ghost", color_scheme="gray", aria_label="Remove " + p.name),
+                                ),
+                                rx.alert_dialog.content(
+                                    rx.alert_dialog.title("Remove from this deal?"),
+                                    rx.alert_dialog.description(p.name + " (" + p.role_label + ") will no longer be on this transaction."),
+                                    rx.flex(
+                                        rx.alert_dialog.cancel(rx.button("Keep", variant="soft", color_scheme="gray")),
+                                        rx.alert_dialog.action(
+                                            rx.button("Remove", color_scheme="red", on_click=TransactionState.remove_participant(p.id)),
+                                        ),
+                                        spacing="3",
+                                        justify="end",
+                                        margin_top="16px",
+                                    ),
+                                ),
+                            ),
+                            justify="between",
+                            align="center",
+                            padding_y="6px",
+                            border_bottom=f"1px solid {rx.color('gray', 4)}",
+                        ),
+                    ),
+                    direction="column",
+                ),
+            ),
+            direction="column",
+            spacing="3",
+        ),
+        width="100%",
+    )
+
+
+def _edit_dialog() -> rx.Component:
+    def inp(name: str, label: str, value: Any, **props: Any) -> rx.Component:
+        return field(label, rx.input(name=name, default_value=value, id=f"edit-{name}", width="100%", **props), TransactionState.edit_errors.get(name, ""))
+
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Edit details"),
+            rx.cond(
+                TransactionState.detail,
+                rx.form(
+                    rx.flex(
+                        rx.cond(TransactionState.edit_error, error_callout(TransactionState.edit_error)),
+                        inp("street", "Street address", D.street, required=True),  # type: ignore[union-attr]
+                        rx.grid(
+                            inp("unit", "Unit", D.unit),  # type: ignore[union-attr]
+                            inp("city", "City", D.city),  # type: ignore[union-attr]
+                            inp("state", "State", D.state, max_length=2),  # type: ignore[union-attr]
+                            inp("postal_code", "ZIP", D.postal_code),  # type: ignore[union-attr]
+                            columns="2",
+                            spacing="3",
+                        ),
+                        rx.grid(
+                            inp("price", "Price", D.price_input, input_mode="decimal"),  # type: ignore[union-attr]
+                            field(
+                                "Property type",
+                                rx.select.root(
+                                    rx.select.trigger(width="100%"),
+                                    rx.select.content(*[rx.select.item(p.label, value=p.value) for p in PropertyType]),
+                                    value=TransactionState.edit_property_type,
+                                    on_change=TransactionState.set_edit_property_type,
+                                ),
+                            ),
+                            inp("effective_date", "Effective date", D.effective_date, type="date"),  # type: ignore[union-attr]
+                            inp("closing_date", "Closing date", D.closing_date, type="date"),  # type: ignore[union-attr]
+                            inp("mls_number", "MLS #", D.mls_number),  # type: ignore[union-attr]
+                            columns="2",
+                            spacing="3",
+                        ),
+                        rx.flex(
+                            rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
+                            rx.button("Save", type="submit"),
+                            spacing="3",
+                            justify="end",
+                        ),
+                        direction="column",
+                        spacing="3",
+                    ),
+                    on_submit=TransactionState.save_details,
+                    reset_on_submit=False,
+                ),
+            ),
+            max_width="560px",
+        ),
+        open=TransactionState.edit_open,
+        on_open_change=TransactionState.set_edit_open,
+    )
+
+
+def _add_dialog() -> rx.Component:
+    role_select = rx.select.root(
+        rx.select.trigger(width="100%", aria_label="Role on this deal"),
+        rx.select.content(
+            rx.cond(
+                TransactionState.add_mode == "staff",
+                rx.fragment(*[rx.select.item(r.label, value=r.value) for r in STAFF_ROLES_ON_DEAL]),
+                rx.fragment(*[rx.select.item(r.label, value=r.value) for r in CONTACT_ROLES]),
+            )
+        ),
+        value=TransactionState.add_role,
+        on_change=TransactionState.set_add_role,
+    )
+    existing = rx.flex(
+        field(
+            "Find a contact",
+            rx.input(
+                placeholder="Type a name, email or company",
+                value=TransactionState.contact_q,
+                on_change=TransactionState.search_contacts.debounce(250),  # type: ignore[attr-defined]
+                width="100%",
+                aria_label="Find a contact",
+            ),
+            TransactionState.add_errors.get("contact", ""),
+        ),
+        rx.cond(
+            TransactionState.picked_person_id > 0,
+            rx.callout(rx.text("Selected: ", rx.text.strong(TransactionState.picked_person_name)), icon="check", color_scheme="green"),
+        ),
+        rx.flex(
+            rx.foreach(
+                TransactionState.contact_results,
+                lambda r: rx.button(
+                    rx.flex(rx.text(r.name, weight="medium"), rx.text(r.email, size="1", color_scheme="gray"), direction="column", align="start"),
+                    variant="ghost",
+                    type="button",
+                    justify="start",
+                    on_click=TransactionState.pick_contact(r.id, r.name),
+                    height="auto",
+                    padding_y="6px",
+                ),
+            ),
+            direction="column",
+            spacing="1",
+        ),
+        direction="column",
+        spacing="2",
+    )
+    new_contact = rx.grid(
+        field("First name", rx.input(name="first_name", width="100%", required=True), TransactionState.add_errors.get("first_name", "")),
+        field("Last name", rx.input(name="last_name", width="100%"), TransactionState.add_errors.get("last_name", "")),
+        field("Email", rx.input(name="email", type="email", width="100%"), TransactionState.add_errors.get("email", "")),
+        field("Phone", rx.input(name="phone", type="tel", width="100%"), TransactionState.add_errors.get("phone", "")),
+        field("Company", rx.input(name="company", width="100%"), ""),
+        columns="2",
+        spacing="3",
+    )
+    staff = field(
+        "Staff member",
+        rx.select.root(
+            rx.select.trigger(placeholder="Choose…", width="100%"),
+            rx.select.content(rx.foreach(TransactionState.staff_options, lambda s: rx.select.item(s.name + " (" + s.role_label + ")", value=s.id.to_string()))),
+            value=TransactionState.picked_user_id,
+            on_change=TransactionState.set_picked_user,
+        ),
+        TransactionState.add_errors.get("user", ""),
+    )
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Add someone to this deal"),
+            rx.form(
+                rx.flex(
+                    rx.segmented_control.root(
+                        rx.segmented_control.item("Existing contact", value="contact"),
+                        rx.segmented_control.item("New contact", value="new"),
+                        rx.segmented_control.item("Staff", value="staff"),
+                        value=TransactionState.add_mode,
+                        on_change=TransactionState.set_add_mode,
+                    ),
+                    rx.cond(TransactionState.add_error, error_callout(TransactionState.add_error)),
+                    rx.match(TransactionState.add_mode, ("new", new_contact), ("staff", staff), existing),
+                    field("Role", role_select),
+                    rx.flex(
+                        rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
+                        rx.button("Add", type="submit"),
+                        spacing="3",
+                        justify="end",
+                    ),
+                    direction="column",
+                    spacing="3",
+                ),
+                on_submit=TransactionState.add_participant,
+                reset_on_submit=False,
+            ),
+            max_width="520px",
+        ),
+        open=TransactionState.add_open,
+        on_open_change=TransactionState.set_add_open,
+    )
+
+
+def _body() -> rx.Component:
+    return rx.flex(
+        _header(),
+        rx.grid(
+            rx.flex(_facts(), _participants(), direction="column", spacing="4"),
+            rx.flex(
+                _stage_control(),
+                rx.card(
+                    rx.heading("Timeline", size="4", as_="h2", margin_bottom="8px"),
+                    timeline_list(TransactionState.events, TransactionState.has_more_events, TransactionState.more_events),
+                ),
+                direction="column",
+                spacing="4",
+            ),
+            columns=rx.breakpoints(initial="1", md="2"),
+            spacing="4",
+            width="100%",
+        ),
+        _edit_dialog(),
+        _add_dialog(),
+        direction="column",
+        spacing="4",
+    )
+
+
+@page("/transactions/[txn_id]", "Transaction", on_load=TransactionState.load)
+def transaction_page() -> rx.Component:
+    return app_shell(
+        rx.cond(
+            TransactionState.not_found,
+            empty_state(
+                "file_question",
+                "Transaction not found",
+                "It does not exist, or it is not one of yours.",
+                rx.link(rx.button("Back to pipeline"), href=routes.PIPELINE),
+            ),
+            rx.cond(
+                TransactionState.error,
+                error_callout(TransactionState.error),
+                rx.cond(TransactionState.detail & ~TransactionState.loading, _body(), loading_block("Loading transaction…")),
+            ),
+        ),
+        active="pipeline",
+        user_name=TransactionState.user_name,
+        role_label=TransactionState.role_label,
+        is_staff=TransactionState.is_staff,
+        signed_in=TransactionState.signed_in,
+    )

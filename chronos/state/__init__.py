@@ -1,0 +1,1 @@
+"""Reflex state classes: thin, they resolve the actor and call services."""

@@ -1,0 +1,81 @@
+"""Who is acting: resolved from the HttpOnly session cookie on every event that needs it.
+
+The user id and role live in backend-only vars; the browser only receives a display name and
+a coarse ``is_staff`` flag for navigation. Every page loader and action calls ``_actor()`` again,
+so a revoked session or a deactivated user is refused even on a page left open.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import reflex as rx
+
+from chronos import routes
+from chronos.api.security import token_from_cookie_header
+from chronos.db import session_scope
+from chronos.models import Role, User
+from chronos.services import auth
+from chronos.services.errors import ChronosError, NotFound
+
+log = logging.getLogger(__name__)
+STAFF = frozenset({Role.ADMIN, Role.AGENT, Role.COORDINATOR})
+EXTERNAL = frozenset({Role.CLIENT, Role.ATTORNEY, Role.LENDER})
+
+
+class SessionState(rx.State):
+    """Base of every page state."""
+
+    _user_id: int | None = None
+    _role: str = ""
+    user_name: str = ""
+    role_label: str = ""
+    is_staff: bool = False
+    signed_in: bool = False
+
+    def _actor(self) -> User | None:
+        token = token_from_cookie_header(self.router.headers.cookie)
+        with session_scope() as db:
+            user = auth.resolve_session(db, token)
+        if user is None:
+            self._forget_user()
+            return None
+        if self._user_id not in (None, user.id):
+            # A different person in the same browser tab: drop whatever the last one loaded.
+            self._forget_user()
+        self._user_id, self._role = user.id, user.role
+        self.user_name = user.full_name
+        self.role_label = user.role_enum.label
+        self.is_staff = user.is_staff
+        self.signed_in = True
+        return user
+
+    def _forget_user(self) -> None:
+        self._user_id, self._role = None, ""
+        self.user_name = self.role_label = ""
+        self.is_staff = self.signed_in = False
+
+    def _gate(self, roles: frozenset[Role]) -> tuple[User | None, Any]:
+        """(actor, None) when allowed; else (None, the redirect to return)."""
+        user = self._actor()
+        if user is None:
+            path = self.router.url.path or "/"
+            query = f"?next={path}" if routes.safe_next(path) else ""
+            return None, rx.redirect(f"{routes.SIGN_IN}{query}", replace=True)
+        if user.role_enum not in roles:
+            return None, rx.redirect(routes.home_for(user.role), replace=True)
+        return user, None
+
+    def _param(self, name: str) -> str:
+        return str(self.router.page.params.get(name, "") or "")
+
+    def _int_param(self, name: str) -> int:
+        try:
+            return int(self._param(name))
+        except ValueError:
+            raise NotFound("That page does not exist.") from None
+
+
+def error_message(exc: ChronosError) -> str:
+    return exc.message

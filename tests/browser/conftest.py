@@ -1,0 +1,148 @@
+"""Browser tier: the real app (production build, one port) driven by Debian's Chromium.
+
+One server per test session on a fresh SQLite database seeded with the demo brokerage.
+Screenshots land in test-artifacts/screenshots/ for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHRONOS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+STARTUP_TIMEOUT_S = 600
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RunningApp:
+    def __init__(self, base_url: str, env: dict[str, str], var_dir: Path) -> None:
+        self.base_url = base_url
+        self.env = env
+        self.var_dir = var_dir
+        self.database_url = env["DATABASE_URL"]
+        self.password = env["CHRONOS_DEMO_PASSWORD"]
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make setup-test` (apt-get install chromium).")
+    var_dir = tmp_path_factory.mktemp("app-var")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CHRONOS_VAR_DIR": str(var_dir),
+        "DATABASE_URL": f"sqlite:///{var_dir / 'browser.db'}",
+        "CHRONOS_SECRET_KEY": "browser-tests-secret-key-not-for-production",
+        "CHRONOS_DEMO_PASSWORD": "browser-demo-pass-2026",
+        "REFLEX_USE_SYSTEM_BUN": "1",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "chronos.cli", "seed-demo", "--if-empty"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    log_path = ARTIFACTS / "browser-app.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = log_path.open("w")
+    reflex = Path(sys.executable).with_name("reflex")
+    proc = subprocess.Popen(
+        [str(reflex), "run", "--env", "prod", "--single-port", "--frontend-port", str(port), "--loglevel", "warning"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base_url = f"http://localhost:{port}"
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the app exited with {proc.returncode}; see {log_path}:\n{log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{base_url}/ping", timeout=2).status_code == 200 and httpx.get(f"{base_url}/sign-in", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the app did not start within {STARTUP_TIMEOUT_S}s; see {log_path}")
+            time.sleep(1)
+        yield RunningApp(base_url, env, var_dir)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(viewport=DESKTOP)
+    ctx.set_default_timeout(20_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+def demo_email(role: str) -> str:
+    return f"{role}@harbormain.example"
+
+
+def sign_in(page: Page, app: RunningApp, role: str, *, password: str | None = None) -> None:
+    page.goto(f"{app.base_url}/sign-in")
+    page.locator("#email").fill(demo_email(role))
+    page.locator("#password").fill(password or app.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("networkidle")
+
+
+def screenshot(page: Page, name: str) -> Path:
+    out = ARTIFACTS / "screenshots" / f"{name}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(out), full_page=True)
+    return out
