@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from chronos.models import Participant, Person, Role, Transaction, User
 from chronos.services.errors import NotFound, PermissionDenied
@@ -59,12 +59,12 @@ def visible_transactions(actor: User) -> ColumnElement[bool]:
     """WHERE clause over ``Transaction`` selecting exactly what ``actor`` may see."""
     if not actor.is_active or actor.id is None:
         return false()
-    same_org = Transaction.org_id == actor.org_id
+    same_org = col(Transaction.org_id) == actor.org_id
     role = actor.role_enum
     if role is Role.ADMIN:
         return same_org
     if role in (Role.AGENT, Role.COORDINATOR):
-        return and_(same_org, or_(Transaction.owner_id == actor.id, _is_participant(actor)))
+        return and_(same_org, or_(col(Transaction.owner_id) == actor.id, _is_participant(actor)))
     return and_(same_org, _is_participant(actor))
 
 

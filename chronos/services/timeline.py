@@ -52,7 +52,7 @@ def list_events(
 ) -> Page[EventRow]:
     """Newest first. Outside parties see only the shared kinds."""
     txn = access.get_visible_transaction(db, actor, transaction_id)
-    conditions = [Event.transaction_id == txn.id]
+    conditions: list[Any] = [col(Event.transaction_id) == txn.id]
     if not actor.is_staff:
         conditions.append(col(Event.kind).in_(SHARED_KINDS))
     total = db.exec(select(func.count()).select_from(Event).where(*conditions)).one()

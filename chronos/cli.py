@@ -1,0 +1,278 @@
+"""The ``chronos`` command: migrate, create users, seed the demo, generate benchmark data.
+
+Domain errors become a one-line ``Error: ...`` (exit code 1), never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import func
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import select
+
+from chronos.models import Organization, Role
+from chronos.services.errors import ChronosError
+from chronos.services.validation import parse_choice, parse_email, required_text
+from chronos.settings import get_settings
+
+SIGN_IN_URL = "http://localhost:3000/sign-in"
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _ClickHandler(logging.Handler):
+    """Log records to stderr through click (resolves the stream when writing, test-friendly)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            click.echo(self.format(record), err=True)
+        except Exception:  # pragma: no cover - logging must never break the command
+            self.handleError(record)
+
+
+def _configure_logging(verbose: bool) -> None:
+    root = logging.getLogger()
+    if any(isinstance(h, _ClickHandler) for h in root.handlers):
+        return
+    if root.handlers:  # the host (pytest, an app) already configured logging
+        return
+    handler = _ClickHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def _friendly_errors(fn: F) -> F:
+    """Turn domain and database errors into ClickException (message, exit code 1)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ChronosError as exc:
+            raise click.ClickException(exc.message) from exc
+        except SQLAlchemyError as exc:
+            detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            missing = "no such table" in detail or "does not exist" in detail
+            hint = " Has the database been migrated? Run `chronos migrate`." if missing else ""
+            raise click.ClickException(f"Database error: {detail}.{hint}") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL: show nothing secret
+        return url.split("@")[-1]
+
+
+def _migrate() -> None:
+    from chronos.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = "  ".join("-" * w for w in widths)
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)), line]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(s.rstrip() for s in out)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log progress (INFO) to stderr.")
+def cli(verbose: bool) -> None:
+    """Chronos: real-estate transaction coordination."""
+    _configure_logging(verbose)
+
+
+@cli.command()
+@_friendly_errors
+def migrate() -> None:
+    """Upgrade the database schema to the latest version (head)."""
+    url = get_settings().database_url
+    _migrate()
+    click.echo(f"Database is up to date: {_safe_url(url)}")
+
+
+@cli.command("create-user")
+@click.option("--email", required=True, help="Sign-in email (unique).")
+@click.option("--name", "full_name", required=True, help="Full name.")
+@click.option(
+    "--role",
+    required=True,
+    help=f"One of: {', '.join(r.value for r in Role)}.",
+)
+@click.option("--org-slug", required=True, help="The brokerage's slug, e.g. harbor-main.")
+@click.option("--org-name", default=None, help="Create the brokerage with this name if needed.")
+@click.option("--password", default=None, help="Omit to be prompted (hidden, confirmed).")
+@_friendly_errors
+def create_user(
+    email: str,
+    full_name: str,
+    role: str,
+    org_slug: str,
+    org_name: str | None,
+    password: str | None,
+) -> None:
+    """Create a login in a brokerage (and the brokerage itself with --org-name)."""
+    from chronos.db import get_engine, session_scope
+    from chronos.services import auth
+
+    # Check what we can before asking for a password.
+    try:
+        role_enum = parse_choice(role.lower(), Role, "role")
+        clean_email = parse_email(email)
+        name = required_text(full_name, 200, "Name")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not clean_email:
+        raise click.ClickException("Email is required.")
+    slug = org_slug.strip().lower()
+    if not _SLUG.match(slug) or len(slug) > 80:
+        raise click.ClickException(
+            "The organization slug may use lower-case letters, digits and single hyphens."
+        )
+    with session_scope(get_engine()) as db:
+        org = db.exec(select(Organization).where(Organization.slug == slug)).first()
+        if org is None and not org_name:
+            raise click.ClickException(
+                f"No organization with the slug {slug!r}; pass --org-name to create it."
+            )
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < auth.MIN_PASSWORD_LENGTH:
+        raise click.ClickException(
+            f"Password must be at least {auth.MIN_PASSWORD_LENGTH} characters."
+        )
+    with session_scope(get_engine()) as db:
+        org = db.exec(select(Organization).where(Organization.slug == slug)).first()
+        created_org = org is None
+        if org is None:
+            org = auth.create_organization(db, name=org_name or "", slug=slug)
+        assert org.id is not None
+        user = auth.create_user(
+            db,
+            org_id=org.id,
+            email=clean_email,
+            full_name=name,
+            role=role_enum,
+            password=password,
+        )
+        org_label = f"{org.name} ({org.slug})"
+    if created_org:
+        click.echo(f"Created organization {org_label}.")
+    click.echo(f"Created {user.role} {user.full_name} <{user.email}> in {org_label}.")
+
+
+@cli.command("seed-demo")
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Seed only when the database holds no organization at all (safe at start-up).",
+)
+@_friendly_errors
+def seed_demo_command(if_empty: bool) -> None:
+    """Migrate, seed the demo brokerages once, and print the demo logins."""
+    from chronos import demo
+    from chronos.db import get_engine, session_scope
+
+    _migrate()
+    if if_empty and not get_settings().seed_demo:
+        click.echo("Demo seeding is off (CHRONOS_SEED_DEMO=0); the schema is up to date.")
+        return
+    with session_scope(get_engine()) as db:
+        if demo.is_seeded(db):
+            click.echo("The demo data is already there; nothing to do.")
+            logins = demo.seed_demo(db)
+        elif if_empty and db.exec(select(func.count()).select_from(Organization)).one() > 0:
+            click.echo("The database already holds data; not seeding the demo (--if-empty).")
+            return
+        else:
+            started = time.perf_counter()
+            logins = demo.seed_demo(db)
+            click.echo(f"Seeded the demo data in {time.perf_counter() - started:.1f}s.")
+    click.echo("")
+    click.echo(
+        _table(
+            ("Role", "Email", "Password", "Brokerage"),
+            [(d.role, d.email, d.password, d.org_name) for d in logins],
+        )
+    )
+    click.echo("")
+    click.echo(f"Sign in at {SIGN_IN_URL}")
+
+
+@cli.command()
+@click.option("--transactions", "-n", type=click.IntRange(1, 100_000), required=True)
+@click.option("--seed", "-s", type=int, default=1, show_default=True)
+@click.option("--slug", default=None, help="Organization slug (default: derived from the name).")
+@click.option("--name", default=None, help="Brokerage name (default: generated).")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Pretend today is this date (YYYY-MM-DD) for reproducible output.",
+)
+@click.option("--with-logins", is_flag=True, help="Staff sign in with the demo password.")
+@_friendly_errors
+def generate(
+    transactions: int,
+    seed: int,
+    slug: str | None,
+    name: str | None,
+    today: Any,
+    with_logins: bool,
+) -> None:
+    """Generate a synthetic brokerage (bulk inserts; for benchmarks)."""
+    from chronos import demo
+    from chronos.db import get_engine, session_scope
+
+    if slug is not None and (not _SLUG.match(slug) or len(slug) > 80):
+        raise click.ClickException(
+            "The organization slug may use lower-case letters, digits and single hyphens."
+        )
+    _migrate()
+    day: date | None = today.date() if today is not None else None
+    started = time.perf_counter()
+    with session_scope(get_engine()) as db:
+        result = demo.generate_brokerage(
+            db,
+            seed=seed,
+            transactions=transactions,
+            name=name,
+            slug=slug or (None if name else f"generated-{seed}-{transactions}"),
+            today=day,
+            with_logins=with_logins,
+        )
+    seconds = time.perf_counter() - started
+    click.echo(f"Generated {result.name} ({result.slug}), org id {result.org_id}, {result.mode}:")
+    for label, count in (
+        ("users", result.users),
+        ("people", result.people),
+        ("transactions", result.transactions),
+        ("participants", result.participants),
+        ("events", result.events),
+    ):
+        click.echo(f"  {label:<13}{count:>8,}")
+    click.echo(f"  {'seconds':<13}{seconds:>8.2f}  (generation {result.seconds:.2f}s + commit)")
+
+
+def main() -> None:
+    cli(prog_name="chronos")
+
+
+if __name__ == "__main__":
+    main()
