@@ -9,7 +9,10 @@ from chronos.components.layout import AUTH_FORM_SCRIPT
 from chronos.logging_setup import configure_logging
 from chronos.pages import (  # noqa: F401  (each module registers its pages)
     index,
+    people,
+    person,
     pipeline,
+    portal,
     sign_in,
     transaction,
     transaction_new,

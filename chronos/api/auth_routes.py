@@ -65,7 +65,9 @@ async def sign_in(request: Request) -> Response:
             user_id = result.user.id
     except AuthenticationFailed:
         log.info("sign-in failed for %r from %s", email, client_ip(request))
-        query = urlencode({"error": "invalid", "email": email, **({"next": next_path} if next_path else {})})
+        query = urlencode(
+            {"error": "invalid", "email": email, **({"next": next_path} if next_path else {})}
+        )
         return _redirect(request, f"{routes.SIGN_IN}?{query}")
     log.info("user %s signed in from %s", user_id, client_ip(request))
     response = _redirect(request, next_path or home)

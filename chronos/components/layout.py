@@ -103,7 +103,9 @@ def navbar(active: str, user_name: Var, role_label: Var, is_staff: Var) -> rx.Co
                     display=["none", "none", "block"],
                     text_align="right",
                 ),
-                rx.color_mode.button(variant="ghost", color_scheme="gray", aria_label="Toggle dark mode"),
+                rx.color_mode.button(
+                    variant="ghost", color_scheme="gray", aria_label="Toggle dark mode"
+                ),
                 sign_out_form(),
                 align="center",
                 spacing="3",

@@ -112,7 +112,9 @@ def field(
     )
 
 
-def pager(page: Var, pages: Var, total: Var, on_prev: rx.EventHandler, on_next: rx.EventHandler) -> rx.Component:
+def pager(
+    page: Var, pages: Var, total: Var, on_prev: rx.EventHandler, on_next: rx.EventHandler
+) -> rx.Component:
     return rx.flex(
         rx.text(total.to_string() + " total", color_scheme="gray", size="2"),
         rx.flex(

@@ -87,7 +87,9 @@ class PipelineState(SessionState):
         return None
 
     def _side_allows(self, stage: Stage) -> bool:
-        return not (self.side == Side.BUYER.value and stage in (Stage.PRE_LISTING, Stage.ACTIVE_LISTING))
+        return not (
+            self.side == Side.BUYER.value and stage in (Stage.PRE_LISTING, Stage.ACTIVE_LISTING)
+        )
 
     def _column(self, db, user, stage: Stage) -> BoardColumn:  # type: ignore[no-untyped-def]
         result = transactions.list_transactions(
@@ -99,7 +101,9 @@ class PipelineState(SessionState):
             sort="closing",
             page_size=BOARD_LIMIT,
         )
-        return BoardColumn(stage=stage.value, label=stage.label, total=result.total, rows=result.items)
+        return BoardColumn(
+            stage=stage.value, label=stage.label, total=result.total, rows=result.items
+        )
 
     @rx.event
     def set_query(self, value: str):  # type: ignore[no-untyped-def]
@@ -188,8 +192,12 @@ def _filters() -> rx.Component:
             on_change=PipelineState.set_sort,
         ),
         rx.segmented_control.root(
-            rx.segmented_control.item(rx.icon("list", size=16), value="list", aria_label="List view"),
-            rx.segmented_control.item(rx.icon("columns_3", size=16), value="board", aria_label="Board view"),
+            rx.segmented_control.item(
+                rx.icon("list", size=16), value="list", aria_label="List view"
+            ),
+            rx.segmented_control.item(
+                rx.icon("columns_3", size=16), value="board", aria_label="Board view"
+            ),
             value=PipelineState.view,
             on_change=PipelineState.set_view,
         ),
@@ -202,7 +210,9 @@ def _filters() -> rx.Component:
 
 
 def _row_link(row: TransactionRow, *children: rx.Component) -> rx.Component:
-    return rx.link(*children, href="/transactions/" + row.id.to_string(), underline="none", color="inherit")  # type: ignore[attr-defined]
+    return rx.link(
+        *children, href="/transactions/" + row.id.to_string(), underline="none", color="inherit"
+    )  # type: ignore[attr-defined]
 
 
 def _table(rows: list[TransactionRow]) -> rx.Component:
@@ -313,7 +323,9 @@ def _board_view() -> rx.Component:
                 rx.cond(
                     col.total > col.rows.length(),
                     rx.text(
-                        "+", (col.total - col.rows.length()).to_string(), " more: use the list view",
+                        "+",
+                        (col.total - col.rows.length()).to_string(),
+                        " more: use the list view",
                         size="1",
                         color_scheme="gray",
                     ),
@@ -336,9 +348,13 @@ def _board_view() -> rx.Component:
 
 
 def _content() -> rx.Component:
-    nothing_matches = (PipelineState.q != "") | (PipelineState.stage != ALL) | (PipelineState.side != ALL)
+    nothing_matches = (
+        (PipelineState.q != "") | (PipelineState.stage != ALL) | (PipelineState.side != ALL)
+    )
     return rx.cond(
-        PipelineState.loading & (PipelineState.rows.length() == 0) & (PipelineState.columns.length() == 0),
+        PipelineState.loading
+        & (PipelineState.rows.length() == 0)
+        & (PipelineState.columns.length() == 0),
         loading_block("Loading your pipeline…"),
         rx.cond(
             PipelineState.error,
@@ -354,7 +370,11 @@ def _content() -> rx.Component:
                             "search_x",
                             "No transactions match",
                             "Try another search or clear the filters.",
-                            rx.button("Clear filters", variant="soft", on_click=PipelineState.clear_filters),
+                            rx.button(
+                                "Clear filters",
+                                variant="soft",
+                                on_click=PipelineState.clear_filters,
+                            ),
                         ),
                         empty_state(
                             "house_plus",

@@ -24,7 +24,9 @@ class PageSpec:
 PAGES: list[PageSpec] = []
 
 
-def page(route: str, title: str, on_load: Any = None) -> Callable[[Callable[[], rx.Component]], Callable[[], rx.Component]]:
+def page(
+    route: str, title: str, on_load: Any = None
+) -> Callable[[Callable[[], rx.Component]], Callable[[], rx.Component]]:
     def register(fn: Callable[[], rx.Component]) -> Callable[[], rx.Component]:
         PAGES.append(PageSpec(fn, route, f"{title} · Chronos", on_load))
         return fn

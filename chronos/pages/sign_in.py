@@ -23,9 +23,7 @@ class SignInState(SessionState):
         params = self.router.url.query_parameters
         self.email = str(params.get("email", ""))[:254]
         self.next_path = routes.safe_next(str(params.get("next", ""))) or ""
-        self.error = (
-            "Email or password is incorrect." if params.get("error") == "invalid" else ""
-        )
+        self.error = "Email or password is incorrect." if params.get("error") == "invalid" else ""
         self.notice = "You are signed out." if params.get("signed_out") else ""
         user = self._actor()
         if user is not None:

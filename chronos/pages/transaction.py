@@ -29,9 +29,21 @@ from chronos.services.users import StaffMember
 from chronos.state.session import EXTERNAL, SessionState
 
 EVENTS_PAGE = 15
-CONTACT_ROLES = [r for r in ParticipantRole if r not in (ParticipantRole.CO_AGENT, ParticipantRole.COORDINATOR)]
+CONTACT_ROLES = [
+    r for r in ParticipantRole if r not in (ParticipantRole.CO_AGENT, ParticipantRole.COORDINATOR)
+]
 STAFF_ROLES_ON_DEAL = [ParticipantRole.CO_AGENT, ParticipantRole.COORDINATOR]
-EDIT_FIELDS = ("street", "unit", "city", "state", "postal_code", "price", "effective_date", "closing_date", "mls_number")
+EDIT_FIELDS = (
+    "street",
+    "unit",
+    "city",
+    "state",
+    "postal_code",
+    "price",
+    "effective_date",
+    "closing_date",
+    "mls_number",
+)
 
 
 class TransactionState(SessionState):
@@ -94,7 +106,9 @@ class TransactionState(SessionState):
         return None
 
     def _load_events(self, db: Any, user: Any, txn_id: int, *, reset: bool) -> None:
-        result = timeline.list_events(db, user, txn_id, page=self.events_page, page_size=EVENTS_PAGE)
+        result = timeline.list_events(
+            db, user, txn_id, page=self.events_page, page_size=EVENTS_PAGE
+        )
         self.events = result.items if reset else [*self.events, *result.items]
         self.has_more_events = result.page < result.pages
 
@@ -279,9 +293,14 @@ class TransactionState(SessionState):
                     person = people.create_person(
                         db,
                         user,
-                        {k: form.get(k, "") for k in ("first_name", "last_name", "email", "phone", "company")},
+                        {
+                            k: form.get(k, "")
+                            for k in ("first_name", "last_name", "email", "phone", "company")
+                        },
                     )
-                    transactions.add_participant(db, user, txn_id, role=self.add_role, person_id=person.id)
+                    transactions.add_participant(
+                        db, user, txn_id, role=self.add_role, person_id=person.id
+                    )
                 else:
                     if not self.picked_person_id:
                         raise ValidationFailed({"contact": "Search for a contact and pick one."})
@@ -334,13 +353,19 @@ def _stage_control() -> rx.Component:
                 rx.select.root(
                     rx.select.trigger(placeholder="Move to…", aria_label="Move to stage"),
                     rx.select.content(
-                        rx.foreach(D.stage_options, lambda o: rx.select.item(o.label, value=o.value)),  # type: ignore[union-attr]
+                        rx.foreach(
+                            D.stage_options, lambda o: rx.select.item(o.label, value=o.value)
+                        ),  # type: ignore[union-attr]
                     ),
                     value=TransactionState.stage_target,
                     on_change=TransactionState.set_stage_target,
                 ),
                 rx.button(
-                    rx.cond(TransactionState.stage_saving, rx.spinner(size="1"), rx.icon("arrow_right", size=16)),
+                    rx.cond(
+                        TransactionState.stage_saving,
+                        rx.spinner(size="1"),
+                        rx.icon("arrow_right", size=16),
+                    ),
                     "Move",
                     on_click=TransactionState.apply_stage,
                     disabled=(TransactionState.stage_target == "") | TransactionState.stage_saving,
@@ -359,7 +384,10 @@ def _stage_control() -> rx.Component:
                     width="100%",
                 ),
             ),
-            rx.cond(TransactionState.stage_error, rx.text(TransactionState.stage_error, color_scheme="red", size="2", role="alert")),
+            rx.cond(
+                TransactionState.stage_error,
+                rx.text(TransactionState.stage_error, color_scheme="red", size="2", role="alert"),
+            ),
             direction="column",
             spacing="2",
         ),
@@ -370,14 +398,24 @@ def _stage_control() -> rx.Component:
 def _header() -> rx.Component:
     return rx.flex(
         rx.flex(
-            rx.link(rx.flex(rx.icon("arrow_left", size=14), "Pipeline", align="center", spacing="1"), href=routes.PIPELINE, size="2", color_scheme="gray"),
+            rx.link(
+                rx.flex(rx.icon("arrow_left", size=14), "Pipeline", align="center", spacing="1"),
+                href=routes.PIPELINE,
+                size="2",
+                color_scheme="gray",
+            ),
             rx.heading(D.street, " ", D.unit, size="7", as_="h1"),  # type: ignore[union-attr]
             rx.text(D.address, color_scheme="gray"),  # type: ignore[union-attr]
             rx.flex(stage_badge(D.stage, D.stage_label), side_badge(D.side_label), spacing="2"),  # type: ignore[union-attr]
             direction="column",
             spacing="2",
         ),
-        rx.button(rx.icon("pencil", size=16), "Edit details", variant="soft", on_click=TransactionState.open_edit),
+        rx.button(
+            rx.icon("pencil", size=16),
+            "Edit details",
+            variant="soft",
+            on_click=TransactionState.open_edit,
+        ),
         justify="between",
         align="start",
         wrap="wrap",
@@ -400,7 +438,12 @@ def _facts() -> rx.Component:
         ),
         rx.cond(
             D.cancel_reason,  # type: ignore[union-attr]
-            rx.callout("Fell through: " + D.cancel_reason, icon="circle_x", color_scheme="red", margin_top="12px"),  # type: ignore[union-attr, operator]
+            rx.callout(
+                "Fell through: " + D.cancel_reason,
+                icon="circle_x",
+                color_scheme="red",
+                margin_top="12px",
+            ),  # type: ignore[union-attr, operator]
         ),
         width="100%",
     )
@@ -411,13 +454,23 @@ def _participants() -> rx.Component:
         rx.flex(
             rx.flex(
                 rx.heading("People on this deal", size="4", as_="h2"),
-                rx.button(rx.icon("user_plus", size=16), "Add", size="2", variant="soft", on_click=TransactionState.open_add),
+                rx.button(
+                    rx.icon("user_plus", size=16),
+                    "Add",
+                    size="2",
+                    variant="soft",
+                    on_click=TransactionState.open_add,
+                ),
                 justify="between",
                 align="center",
             ),
             rx.cond(
                 D.participants.length() == 0,  # type: ignore[union-attr]
-                rx.text("No one added yet. Add the client, lender, attorney, title…", color_scheme="gray", size="2"),
+                rx.text(
+                    "No one added yet. Add the client, lender, attorney, title…",
+                    color_scheme="gray",
+                    size="2",
+                ),
                 rx.flex(
                     rx.foreach(
                         D.participants,  # type: ignore[union-attr]
@@ -426,11 +479,25 @@ def _participants() -> rx.Component:
                                 rx.flex(
                                     rx.cond(
                                         p.person_id > 0,
-                                        rx.link(p.name, href="/people/" + p.person_id.to_string(), weight="medium"),
+                                        rx.link(
+                                            p.name,
+                                            href="/people/" + p.person_id.to_string(),
+                                            weight="medium",
+                                        ),
                                         rx.text(p.name, weight="medium"),
                                     ),
                                     rx.badge(p.role_label, variant="soft", color_scheme="gray"),
-                                    rx.cond(p.has_login, rx.tooltip(rx.icon("key_round", size=14, aria_label="Has a portal login"), content="Has a portal login")),
+                                    rx.cond(
+                                        p.has_login,
+                                        rx.tooltip(
+                                            rx.icon(
+                                                "key_round",
+                                                size=14,
+                                                aria_label="Has a portal login",
+                                            ),
+                                            content="Has a portal login",
+                                        ),
+                                    ),
                                     spacing="2",
                                     align="center",
                                     wrap="wrap",
@@ -439,15 +506,31 @@ def _participants() -> rx.Component:
                             ),
                             rx.alert_dialog.root(
                                 rx.alert_dialog.trigger(
-                                    rx.icon_button(rx.icon("x", size=14), variant="ghost", color_scheme="gray", aria_label="Remove " + p.name),
+                                    rx.icon_button(
+                                        rx.icon("x", size=14),
+                                        variant="ghost",
+                                        color_scheme="gray",
+                                        aria_label="Remove " + p.name,
+                                    ),
                                 ),
                                 rx.alert_dialog.content(
                                     rx.alert_dialog.title("Remove from this deal?"),
-                                    rx.alert_dialog.description(p.name + " (" + p.role_label + ") will no longer be on this transaction."),
+                                    rx.alert_dialog.description(
+                                        p.name
+                                        + " ("
+                                        + p.role_label
+                                        + ") will no longer be on this transaction."
+                                    ),
                                     rx.flex(
-                                        rx.alert_dialog.cancel(rx.button("Keep", variant="soft", color_scheme="gray")),
+                                        rx.alert_dialog.cancel(
+                                            rx.button("Keep", variant="soft", color_scheme="gray")
+                                        ),
                                         rx.alert_dialog.action(
-                                            rx.button("Remove", color_scheme="red", on_click=TransactionState.remove_participant(p.id)),
+                                            rx.button(
+                                                "Remove",
+                                                color_scheme="red",
+                                                on_click=TransactionState.remove_participant(p.id),
+                                            ),
                                         ),
                                         spacing="3",
                                         justify="end",
@@ -473,7 +556,11 @@ def _participants() -> rx.Component:
 
 def _edit_dialog() -> rx.Component:
     def inp(name: str, label: str, value: Any, **props: Any) -> rx.Component:
-        return field(label, rx.input(name=name, default_value=value, id=f"edit-{name}", width="100%", **props), TransactionState.edit_errors.get(name, ""))
+        return field(
+            label,
+            rx.input(name=name, default_value=value, id=f"edit-{name}", width="100%", **props),
+            TransactionState.edit_errors.get(name, ""),
+        )
 
     return rx.dialog.root(
         rx.dialog.content(
@@ -482,7 +569,9 @@ def _edit_dialog() -> rx.Component:
                 TransactionState.detail,
                 rx.form(
                     rx.flex(
-                        rx.cond(TransactionState.edit_error, error_callout(TransactionState.edit_error)),
+                        rx.cond(
+                            TransactionState.edit_error, error_callout(TransactionState.edit_error)
+                        ),
                         inp("street", "Street address", D.street, required=True),  # type: ignore[union-attr]
                         rx.grid(
                             inp("unit", "Unit", D.unit),  # type: ignore[union-attr]
@@ -498,7 +587,12 @@ def _edit_dialog() -> rx.Component:
                                 "Property type",
                                 rx.select.root(
                                     rx.select.trigger(width="100%"),
-                                    rx.select.content(*[rx.select.item(p.label, value=p.value) for p in PropertyType]),
+                                    rx.select.content(
+                                        *[
+                                            rx.select.item(p.label, value=p.value)
+                                            for p in PropertyType
+                                        ]
+                                    ),
                                     value=TransactionState.edit_property_type,
                                     on_change=TransactionState.set_edit_property_type,
                                 ),
@@ -510,7 +604,11 @@ def _edit_dialog() -> rx.Component:
                             spacing="3",
                         ),
                         rx.flex(
-                            rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
+                            rx.dialog.close(
+                                rx.button(
+                                    "Cancel", variant="soft", color_scheme="gray", type="button"
+                                )
+                            ),
                             rx.button("Save", type="submit"),
                             spacing="3",
                             justify="end",
@@ -556,13 +654,22 @@ def _add_dialog() -> rx.Component:
         ),
         rx.cond(
             TransactionState.picked_person_id > 0,
-            rx.callout(rx.text("Selected: ", rx.text.strong(TransactionState.picked_person_name)), icon="check", color_scheme="green"),
+            rx.callout(
+                rx.text("Selected: ", rx.text.strong(TransactionState.picked_person_name)),
+                icon="check",
+                color_scheme="green",
+            ),
         ),
         rx.flex(
             rx.foreach(
                 TransactionState.contact_results,
                 lambda r: rx.button(
-                    rx.flex(rx.text(r.name, weight="medium"), rx.text(r.email, size="1", color_scheme="gray"), direction="column", align="start"),
+                    rx.flex(
+                        rx.text(r.name, weight="medium"),
+                        rx.text(r.email, size="1", color_scheme="gray"),
+                        direction="column",
+                        align="start",
+                    ),
                     variant="ghost",
                     type="button",
                     justify="start",
@@ -578,10 +685,26 @@ def _add_dialog() -> rx.Component:
         spacing="2",
     )
     new_contact = rx.grid(
-        field("First name", rx.input(name="first_name", width="100%", required=True), TransactionState.add_errors.get("first_name", "")),
-        field("Last name", rx.input(name="last_name", width="100%"), TransactionState.add_errors.get("last_name", "")),
-        field("Email", rx.input(name="email", type="email", width="100%"), TransactionState.add_errors.get("email", "")),
-        field("Phone", rx.input(name="phone", type="tel", width="100%"), TransactionState.add_errors.get("phone", "")),
+        field(
+            "First name",
+            rx.input(name="first_name", width="100%", required=True),
+            TransactionState.add_errors.get("first_name", ""),
+        ),
+        field(
+            "Last name",
+            rx.input(name="last_name", width="100%"),
+            TransactionState.add_errors.get("last_name", ""),
+        ),
+        field(
+            "Email",
+            rx.input(name="email", type="email", width="100%"),
+            TransactionState.add_errors.get("email", ""),
+        ),
+        field(
+            "Phone",
+            rx.input(name="phone", type="tel", width="100%"),
+            TransactionState.add_errors.get("phone", ""),
+        ),
         field("Company", rx.input(name="company", width="100%"), ""),
         columns="2",
         spacing="3",
@@ -590,7 +713,14 @@ def _add_dialog() -> rx.Component:
         "Staff member",
         rx.select.root(
             rx.select.trigger(placeholder="Choose…", width="100%"),
-            rx.select.content(rx.foreach(TransactionState.staff_options, lambda s: rx.select.item(s.name + " (" + s.role_label + ")", value=s.id.to_string()))),
+            rx.select.content(
+                rx.foreach(
+                    TransactionState.staff_options,
+                    lambda s: rx.select.item(
+                        s.name + " (" + s.role_label + ")", value=s.id.to_string()
+                    ),
+                )
+            ),
             value=TransactionState.picked_user_id,
             on_change=TransactionState.set_picked_user,
         ),
@@ -609,10 +739,14 @@ def _add_dialog() -> rx.Component:
                         on_change=TransactionState.set_add_mode,
                     ),
                     rx.cond(TransactionState.add_error, error_callout(TransactionState.add_error)),
-                    rx.match(TransactionState.add_mode, ("new", new_contact), ("staff", staff), existing),
+                    rx.match(
+                        TransactionState.add_mode, ("new", new_contact), ("staff", staff), existing
+                    ),
                     field("Role", role_select),
                     rx.flex(
-                        rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
+                        rx.dialog.close(
+                            rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
+                        ),
                         rx.button("Add", type="submit"),
                         spacing="3",
                         justify="end",
@@ -639,7 +773,11 @@ def _body() -> rx.Component:
                 _stage_control(),
                 rx.card(
                     rx.heading("Timeline", size="4", as_="h2", margin_bottom="8px"),
-                    timeline_list(TransactionState.events, TransactionState.has_more_events, TransactionState.more_events),
+                    timeline_list(
+                        TransactionState.events,
+                        TransactionState.has_more_events,
+                        TransactionState.more_events,
+                    ),
                 ),
                 direction="column",
                 spacing="4",
@@ -669,7 +807,11 @@ def transaction_page() -> rx.Component:
             rx.cond(
                 TransactionState.error,
                 error_callout(TransactionState.error),
-                rx.cond(TransactionState.detail & ~TransactionState.loading, _body(), loading_block("Loading transaction…")),
+                rx.cond(
+                    TransactionState.detail & ~TransactionState.loading,
+                    _body(),
+                    loading_block("Loading transaction…"),
+                ),
             ),
         ),
         active="pipeline",

@@ -65,7 +65,11 @@ class NewTransactionState(SessionState):
                 txn = transactions.create_transaction(db, user, data)
                 new_id = txn.id
         except ValidationFailed as exc:
-            self.errors, self.error, self.saving = exc.errors, "Please fix the highlighted fields.", False
+            self.errors, self.error, self.saving = (
+                exc.errors,
+                "Please fix the highlighted fields.",
+                False,
+            )
             return None
         except ChronosError as exc:
             self.errors, self.error, self.saving = {}, exc.message, False
@@ -112,14 +116,26 @@ def _form() -> rx.Component:
                 field("Unit", _input("unit", placeholder="Apt 2B"), _err("unit")),
                 field("City", _input("city", placeholder="Austin"), _err("city")),
                 field("State", _input("state", placeholder="TX", max_length=2), _err("state")),
-                field("ZIP", _input("postal_code", placeholder="78701", input_mode="numeric"), _err("postal_code")),
+                field(
+                    "ZIP",
+                    _input("postal_code", placeholder="78701", input_mode="numeric"),
+                    _err("postal_code"),
+                ),
                 columns=rx.breakpoints(initial="2", sm="4"),
                 spacing="3",
                 width="100%",
             ),
             rx.grid(
-                field("Price", _input("price", placeholder="$450,000", input_mode="decimal"), _err("price")),
-                field("Effective (acceptance) date", _input("effective_date", type="date"), _err("effective_date")),
+                field(
+                    "Price",
+                    _input("price", placeholder="$450,000", input_mode="decimal"),
+                    _err("price"),
+                ),
+                field(
+                    "Effective (acceptance) date",
+                    _input("effective_date", type="date"),
+                    _err("effective_date"),
+                ),
                 field("Closing date", _input("closing_date", type="date"), _err("closing_date")),
                 columns=rx.breakpoints(initial="1", sm="3"),
                 spacing="3",
@@ -128,17 +144,36 @@ def _form() -> rx.Component:
             rx.separator(size="4"),
             rx.text("Client (optional)", weight="bold", size="3"),
             rx.grid(
-                field("Name", _input("client_name", placeholder="Jordan Lee", auto_complete="off"), _err("client_name")),
-                field("Email", _input("client_email", type="email", placeholder="jordan@example.com"), _err("client_email")),
-                field("Phone", _input("client_phone", type="tel", placeholder="(512) 555-0134"), _err("client_phone")),
+                field(
+                    "Name",
+                    _input("client_name", placeholder="Jordan Lee", auto_complete="off"),
+                    _err("client_name"),
+                ),
+                field(
+                    "Email",
+                    _input("client_email", type="email", placeholder="jordan@example.com"),
+                    _err("client_email"),
+                ),
+                field(
+                    "Phone",
+                    _input("client_phone", type="tel", placeholder="(512) 555-0134"),
+                    _err("client_phone"),
+                ),
                 columns=rx.breakpoints(initial="1", sm="3"),
                 spacing="3",
                 width="100%",
             ),
             rx.flex(
-                rx.link(rx.button("Cancel", variant="soft", color_scheme="gray", type="button", size="3"), href=routes.PIPELINE),
+                rx.link(
+                    rx.button(
+                        "Cancel", variant="soft", color_scheme="gray", type="button", size="3"
+                    ),
+                    href=routes.PIPELINE,
+                ),
                 rx.button(
-                    rx.cond(NewTransactionState.saving, rx.spinner(size="2"), rx.icon("check", size=16)),
+                    rx.cond(
+                        NewTransactionState.saving, rx.spinner(size="2"), rx.icon("check", size=16)
+                    ),
                     "Create transaction",
                     type="submit",
                     size="3",
@@ -160,7 +195,10 @@ def _form() -> rx.Component:
 def new_transaction_page() -> rx.Component:
     return app_shell(
         rx.box(
-            page_header("New transaction", subtitle="Address and side are all you need; add the rest now or later."),
+            page_header(
+                "New transaction",
+                subtitle="Address and side are all you need; add the rest now or later.",
+            ),
             rx.cond(NewTransactionState.ready, rx.card(_form(), size="3"), loading_block()),
             max_width="760px",
             margin_x="auto",

@@ -138,6 +138,12 @@ def delete_person(db: Session, actor: User, person_id: int) -> None:
     db.flush()
 
 
+def _digits(word: str) -> str:
+    """Phone fragments match the stored E.164 digits: '617-253' finds +16172531000."""
+    digits = "".join(ch for ch in word if ch.isdigit())
+    return digits if len(digits) >= 3 else ""
+
+
 def list_people(
     db: Session, actor: User, *, q: str = "", page: int = 1, page_size: int = 25
 ) -> Page[PersonRow]:
@@ -151,7 +157,7 @@ def list_people(
                     func.lower(c).like(pattern, escape="\\")
                     for c in (Person.first_name, Person.last_name, Person.email, Person.company)
                 ),
-                col(Person.phone).like(f"%{escape_like(word)}%", escape="\\"),
+                col(Person.phone).like(f"%{escape_like(_digits(word) or word)}%", escape="\\"),
             )
         )
     page, page_size = clamp_page(page, page_size)

@@ -11,6 +11,7 @@ from sqlalchemy import and_, exists, func, or_
 from sqlmodel import Session, col, select
 
 from chronos.models import (
+    EXTERNAL_PARTICIPANT_ROLES,
     LISTING_STAGES,
     STAFF_PARTICIPANT_ROLES,
     Participant,
@@ -128,6 +129,7 @@ class TransactionDetail:
     cancel_reason: str
     owner_id: int
     owner_name: str
+    owner_email: str
     can_edit: bool
     stage_options: list[StageOption] = field(default_factory=list)
     participants: list[ParticipantRow] = field(default_factory=list)
@@ -216,11 +218,12 @@ def create_transaction(db: Session, actor: User, data: dict[str, Any]) -> Transa
     _check_dates(fields.get("effective_date"), fields.get("closing_date"))
 
     owner = actor
-    owner_id = data.get("owner_id")
-    if owner_id not in (None, "", actor.id):
+    owner_id = _optional_id(data.get("owner_id"), "owner_id")
+    if owner_id not in (None, actor.id):
         if actor.role_enum is Role.AGENT:
             raise PermissionDenied("Agents create transactions for themselves.")
-        owner = access.get_org_user(db, actor, int(owner_id))
+        assert owner_id is not None
+        owner = access.get_org_user(db, actor, owner_id)
         if owner.role_enum not in (Role.AGENT, Role.ADMIN) or not owner.is_active:
             raise ValidationFailed({"owner_id": "The owner must be an active agent or admin."})
 
@@ -402,11 +405,21 @@ def add_participant(
             raise ValidationFailed(
                 {"role": "Staff members join a transaction as co-agent or coordinator."}
             )
+        if not user.is_active:
+            raise ValidationFailed({"user": f"{user.full_name} is deactivated."})
         return _add_participant_row(db, actor, txn, prole, user=user)
     assert person_id is not None
     person = access.get_org_person(db, actor, person_id)
     if prole in STAFF_PARTICIPANT_ROLES:
         raise ValidationFailed({"role": "Co-agents and coordinators are staff members."})
+    if person.user_id is not None:
+        login = db.get(User, person.user_id)
+        allowed = EXTERNAL_PARTICIPANT_ROLES.get(login.role_enum) if login else None
+        if allowed is not None and prole not in allowed:
+            choices = " or ".join(sorted(r.label for r in allowed))
+            raise ValidationFailed(
+                {"role": f"{person.full_name} signs in as a {login.role}; add them as {choices}."}  # type: ignore[union-attr]
+            )
     return _add_participant_row(db, actor, txn, prole, person=person)
 
 
@@ -472,6 +485,15 @@ def _add_participant_row(
         data={"role": role.value, "person_id": person_id, "user_id": user_id},
     )
     return part
+
+
+def _optional_id(value: Any, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed({name: "Not a valid id."}) from None
 
 
 def _find_person_by_email(db: Session, org_id: int, email: str) -> Person | None:
@@ -640,6 +662,11 @@ def get_transaction(db: Session, actor: User, transaction_id: int) -> Transactio
             )
         )
     stage = Stage(txn.stage)
+    if not staff_view:
+        # Outside parties get names and roles, not the brokerage's internal ids.
+        for row in participants:
+            row.person_id = 0
+            row.user_id = 0 if row.user_id != actor.id else row.user_id
     return TransactionDetail(
         id=txn.id or 0,
         address=txn.address,
@@ -662,8 +689,9 @@ def get_transaction(db: Session, actor: User, transaction_id: int) -> Transactio
         closing_date=txn.closing_date.isoformat() if txn.closing_date else "",
         mls_number=txn.mls_number if staff_view else "",
         cancel_reason=txn.cancel_reason if staff_view else "",
-        owner_id=txn.owner_id,
+        owner_id=txn.owner_id if staff_view else 0,
         owner_name=owner.full_name if owner else "",
+        owner_email=owner.email if owner else "",
         can_edit=access.can_edit(actor),
         stage_options=[StageOption(s.value, s.label) for s in allowed_stages(actor, txn)],
         participants=participants,
@@ -671,6 +699,10 @@ def get_transaction(db: Session, actor: User, transaction_id: int) -> Transactio
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _price_input(cents: int | None) -> str:
+    return "" if cents is None else f"{cents / 100:.2f}".removesuffix(".00")
 
 
 def _jsonable(value: Any) -> Any:

@@ -68,7 +68,9 @@ class SessionState(rx.State):
         return user, None
 
     def _param(self, name: str) -> str:
-        return str(self.router.page.params.get(name, "") or "")
+        # Dynamic route args live in the page data Reflex itself reads them from
+        # (``router.page`` is a deprecated alias of the same object).
+        return str(self.rx_router_page.params.get(name, "") or "")
 
     def _int_param(self, name: str) -> int:
         try:

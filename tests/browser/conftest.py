@@ -53,7 +53,9 @@ class RunningApp:
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make setup-test` (apt-get install chromium).")
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: run `make setup-test` (apt-get install chromium)."
+        )
     var_dir = tmp_path_factory.mktemp("app-var")
     port = _free_port()
     env = {
@@ -77,7 +79,17 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]
     log = log_path.open("w")
     reflex = Path(sys.executable).with_name("reflex")
     proc = subprocess.Popen(
-        [str(reflex), "run", "--env", "prod", "--single-port", "--frontend-port", str(port), "--loglevel", "warning"],
+        [
+            str(reflex),
+            "run",
+            "--env",
+            "prod",
+            "--single-port",
+            "--frontend-port",
+            str(port),
+            "--loglevel",
+            "warning",
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -85,13 +97,23 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]
         start_new_session=True,
     )
     base_url = f"http://localhost:{port}"
+    # Poll on IPv4: the server binds 0.0.0.0 and httpx does not fall back from ::1.
+    probe_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     try:
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"the app exited with {proc.returncode}; see {log_path}:\n{log_path.read_text()[-3000:]}")
+                pytest.fail(
+                    f"the app exited with {proc.returncode}; see {log_path}:\n{log_path.read_text()[-3000:]}"
+                )
             try:
-                if httpx.get(f"{base_url}/ping", timeout=2).status_code == 200 and httpx.get(f"{base_url}/sign-in", timeout=5).status_code == 200:
+                if (
+                    httpx.get(f"{probe_url}/ping", timeout=2).status_code == 200
+                    and httpx.get(
+                        f"{probe_url}/sign-in", timeout=5, follow_redirects=True
+                    ).status_code
+                    == 200
+                ):
                     break
             except httpx.HTTPError:
                 pass

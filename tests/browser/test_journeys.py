@@ -52,7 +52,9 @@ def test_staff_land_on_their_pipeline(page: Page, app_server: RunningApp, role: 
 
 
 @pytest.mark.parametrize("role", OUTSIDE)
-def test_outside_parties_land_on_their_portal(page: Page, app_server: RunningApp, role: str) -> None:
+def test_outside_parties_land_on_their_portal(
+    page: Page, app_server: RunningApp, role: str
+) -> None:
     sign_in(page, app_server, role)
     expect(page).to_have_url(re.compile(r"/portal/?$"))
     expect(page.get_by_role("link", name=re.compile(r"\d")).first).to_be_visible()
@@ -77,7 +79,9 @@ def test_signed_out_visitor_is_sent_to_sign_in_and_back(page: Page, app_server: 
     expect(page).to_have_url(re.compile(r"/people/?$"))
 
 
-def test_session_cookie_is_httponly_and_sign_out_revokes_it(page: Page, app_server: RunningApp) -> None:
+def test_session_cookie_is_httponly_and_sign_out_revokes_it(
+    page: Page, app_server: RunningApp
+) -> None:
     sign_in(page, app_server, "agent")
     cookies = {c["name"]: c for c in page.context.cookies()}
     session = cookies["chronos_session"]
@@ -128,7 +132,9 @@ def test_agent_creates_a_transaction_moves_its_stage_and_sees_it_on_the_timeline
     expect(page.locator("table tbody")).to_contain_text("742 Evergreen Terrace")
 
 
-def test_new_transaction_form_shows_specific_errors_and_keeps_input(page: Page, app_server: RunningApp) -> None:
+def test_new_transaction_form_shows_specific_errors_and_keeps_input(
+    page: Page, app_server: RunningApp
+) -> None:
     sign_in(page, app_server, "agent")
     page.goto(f"{app_server.base_url}/transactions/new")
     page.locator("#new-street").fill("9 Elm St")

@@ -1,0 +1,569 @@
+"""The portal for outside parties (clients, attorneys, lenders): their deals, read-only.
+
+These users are mostly on phones: one column, cards, large tap targets. State holds only what
+the page shows, copied out of the service views into portal-specific rows (no internal ids of
+people, users or owners).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import reflex as rx
+
+from chronos import routes
+from chronos.components.layout import app_shell
+from chronos.components.timeline import timeline_list
+from chronos.components.ui import (
+    empty_state,
+    error_callout,
+    loading_block,
+    page_header,
+    pager,
+    stage_badge,
+)
+from chronos.db import session_scope
+from chronos.models import Stage
+from chronos.pages.registry import page
+from chronos.services import timeline, transactions
+from chronos.services.errors import ChronosError, NotFound
+from chronos.services.timeline import EventRow
+from chronos.services.transactions import TransactionDetail, TransactionRow
+from chronos.state.session import EXTERNAL, SessionState
+
+PAGE_SIZE = 20
+EVENTS_PAGE_SIZE = 20
+
+# Where the deal stands, in words a first-time buyer understands.
+STAGE_LINES: dict[str, str] = {
+    Stage.PRE_LISTING.value: "Getting ready to list: pricing, photos and paperwork are being prepared.",
+    Stage.ACTIVE_LISTING.value: "On the market: the home is listed and offers are being reviewed.",
+    Stage.UNDER_CONTRACT.value: "Under contract: inspections, appraisal and loan approval are under way.",
+    Stage.CLEAR_TO_CLOSE.value: "Clear to close: everything is approved and closing is being scheduled.",
+    Stage.CLOSED.value: "Closed: the sale is complete. Congratulations!",
+    Stage.CANCELLED.value: "Cancelled: this transaction did not go ahead.",
+}
+
+
+def nice_date(iso: str) -> str:
+    """'2026-06-12' → 'Fri 12 Jun 2026'; blank stays blank."""
+    if not iso:
+        return ""
+    try:
+        return date.fromisoformat(iso).strftime("%a %d %b %Y")
+    except ValueError:
+        return iso
+
+
+def days_until(iso: str, today: date | None = None) -> str:
+    """A short relative phrase for an upcoming date: 'today', 'in 12 days', '3 days ago'."""
+    if not iso:
+        return ""
+    try:
+        days = (date.fromisoformat(iso) - (today or date.today())).days
+    except ValueError:
+        return ""
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    if days > 1:
+        return f"in {days} days"
+    return "1 day ago" if days == -1 else f"{-days} days ago"
+
+
+@dataclass
+class PortalCard:
+    id: int
+    street: str
+    city_line: str
+    stage: str
+    stage_label: str
+    closing_date: str
+    agent_name: str
+
+
+@dataclass
+class PortalPerson:
+    name: str
+    role_label: str
+    email: str
+    phone: str
+    is_you: bool
+
+
+@dataclass
+class PortalDeal:
+    address: str
+    stage: str
+    stage_label: str
+    stage_line: str
+    effective_date: str
+    closing_date: str
+    closing_when: str
+    agent_name: str
+    agent_email: str
+
+
+def card_for(row: TransactionRow) -> PortalCard:
+    return PortalCard(
+        id=row.id,
+        street=row.street,
+        city_line=row.city_line,
+        stage=row.stage,
+        stage_label=row.stage_label,
+        closing_date=nice_date(row.closing_date),
+        agent_name=row.owner_name,
+    )
+
+
+def deal_for(detail: TransactionDetail) -> PortalDeal:
+    open_stage = Stage(detail.stage).is_open
+    return PortalDeal(
+        address=detail.address,
+        stage=detail.stage,
+        stage_label=detail.stage_label,
+        stage_line=STAGE_LINES.get(detail.stage, detail.stage_label),
+        effective_date=nice_date(detail.effective_date),
+        closing_date=nice_date(detail.closing_date),
+        closing_when=days_until(detail.closing_date) if open_stage else "",
+        agent_name=detail.owner_name,
+        agent_email=detail.owner_email,
+    )
+
+
+def people_for(detail: TransactionDetail, actor_id: int) -> list[PortalPerson]:
+    return [
+        PortalPerson(
+            name=p.name,
+            role_label=p.role_label,
+            email=p.email,
+            phone=p.phone,
+            is_you=bool(p.user_id) and p.user_id == actor_id,
+        )
+        for p in detail.participants
+    ]
+
+
+# ---------------------------------------------------------------- /portal
+
+
+class PortalState(SessionState):
+    cards: list[PortalCard] = []
+    total: int = 0
+    page: int = 1
+    pages: int = 1
+    loading: bool = True
+    error: str = ""
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        self.loading = True
+        user, redirect = self._gate(EXTERNAL)
+        if user is None:
+            self.cards, self.total = [], 0
+            return redirect
+        try:
+            with session_scope() as db:
+                result = transactions.list_transactions(
+                    db, user, sort="closing", page=self.page, page_size=PAGE_SIZE
+                )
+            self.cards = [card_for(r) for r in result.items]
+            self.total, self.page, self.pages = result.total, result.page, result.pages
+            self.error = ""
+        except ChronosError as exc:
+            self.cards, self.total = [], 0
+            self.error = exc.message
+        self.loading = False
+        return None
+
+    @rx.event
+    def next_page(self):  # type: ignore[no-untyped-def]
+        if self.page < self.pages:
+            self.page += 1
+        return PortalState.load
+
+    @rx.event
+    def prev_page(self):  # type: ignore[no-untyped-def]
+        if self.page > 1:
+            self.page -= 1
+        return PortalState.load
+
+
+def _portal_card(c: PortalCard) -> rx.Component:
+    return rx.link(
+        rx.card(
+            rx.flex(
+                rx.flex(
+                    rx.box(
+                        rx.text(c.street, weight="bold", size="4"),
+                        rx.text(c.city_line, size="2", color_scheme="gray"),
+                    ),
+                    stage_badge(c.stage, c.stage_label),
+                    justify="between",
+                    align="start",
+                    spacing="2",
+                ),
+                rx.flex(
+                    rx.cond(
+                        c.closing_date,
+                        rx.flex(
+                            rx.icon("calendar", size=14),
+                            rx.text("Closing ", c.closing_date, size="2"),
+                            align="center",
+                            spacing="1",
+                        ),
+                    ),
+                    rx.cond(
+                        c.agent_name,
+                        rx.flex(
+                            rx.icon("user_round", size=14),
+                            rx.text("Agent: ", c.agent_name, size="2"),
+                            align="center",
+                            spacing="1",
+                        ),
+                    ),
+                    direction="column",
+                    spacing="1",
+                    color=rx.color("gray", 11),
+                ),
+                direction="column",
+                spacing="3",
+            ),
+            size="2",
+            width="100%",
+        ),
+        href="/portal/" + c.id.to_string(),  # type: ignore[attr-defined]
+        underline="none",
+        color="inherit",
+        width="100%",
+    )
+
+
+def _portal_content() -> rx.Component:
+    return rx.cond(
+        PortalState.loading & (PortalState.cards.length() == 0),
+        loading_block("Loading your transactions…"),
+        rx.cond(
+            PortalState.error,
+            error_callout(PortalState.error),
+            rx.cond(
+                PortalState.total == 0,
+                empty_state(
+                    "house",
+                    "No transactions yet",
+                    "When your agent adds you to a transaction, it will appear here.",
+                ),
+                rx.box(
+                    rx.flex(
+                        rx.foreach(PortalState.cards, _portal_card),
+                        direction="column",
+                        spacing="3",
+                    ),
+                    rx.cond(
+                        PortalState.pages > 1,
+                        pager(
+                            PortalState.page,
+                            PortalState.pages,
+                            PortalState.total,
+                            PortalState.prev_page,
+                            PortalState.next_page,
+                        ),
+                    ),
+                    width="100%",
+                ),
+            ),
+        ),
+    )
+
+
+@page(routes.PORTAL, "My transactions", on_load=PortalState.load)
+def portal_page() -> rx.Component:
+    return app_shell(
+        rx.box(
+            page_header("My transactions"),
+            _portal_content(),
+            max_width="720px",
+            margin_x="auto",
+        ),
+        active="portal",
+        user_name=PortalState.user_name,
+        role_label=PortalState.role_label,
+        is_staff=PortalState.is_staff,
+        signed_in=PortalState.signed_in,
+    )
+
+
+# ---------------------------------------------------------------- /portal/[txn_id]
+
+
+def _blank_deal() -> PortalDeal:
+    return PortalDeal("", "", "", "", "", "", "", "", "")
+
+
+class PortalDealState(SessionState):
+    _txn_id: int = 0
+    deal: PortalDeal = _blank_deal()
+    people: list[PortalPerson] = []
+    events: list[EventRow] = []
+    events_page: int = 1
+    events_more: bool = False
+    events_loading: bool = False
+    found: bool = False
+    not_found: bool = False
+    loading: bool = True
+    error: str = ""
+
+    def _clear(self) -> None:
+        self._txn_id = 0
+        self.deal, self.people, self.events = _blank_deal(), [], []
+        self.events_page, self.events_more, self.events_loading = 1, False, False
+        self.found = self.not_found = False
+        self.error = ""
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        self.loading = True
+        # Whatever deal this tab showed before must not linger while, or instead of, this one.
+        self._clear()
+        user, redirect = self._gate(EXTERNAL)
+        if user is None:
+            return redirect
+        try:
+            txn_id = self._int_param("txn_id")
+            with session_scope() as db:
+                detail = transactions.get_transaction(db, user, txn_id)
+                events = timeline.list_events(db, user, txn_id, page=1, page_size=EVENTS_PAGE_SIZE)
+            self._txn_id = txn_id
+            self.deal = deal_for(detail)
+            self.people = people_for(detail, user.id or 0)
+            self.events = events.items
+            self.events_page, self.events_more = events.page, events.page < events.pages
+            self.found = True
+        except NotFound:
+            self._clear()
+            self.not_found = True
+        except ChronosError as exc:
+            self._clear()
+            self.error = exc.message
+        self.loading = False
+        return None
+
+    @rx.event
+    def older_events(self):  # type: ignore[no-untyped-def]
+        if self.events_loading or not self.found or not self._txn_id:
+            return None
+        user, redirect = self._gate(EXTERNAL)
+        if user is None:
+            self._clear()
+            return redirect
+        self.events_loading = True
+        try:
+            with session_scope() as db:
+                result = timeline.list_events(
+                    db, user, self._txn_id, page=self.events_page + 1, page_size=EVENTS_PAGE_SIZE
+                )
+        except NotFound:  # removed from the deal since the page opened
+            self._clear()
+            self.not_found = True
+            return None
+        except ChronosError as exc:
+            self.events_loading = False
+            return rx.toast.error(exc.message)
+        seen = {e.id for e in self.events}
+        self.events = self.events + [e for e in result.items if e.id not in seen]
+        self.events_page, self.events_more = result.page, result.page < result.pages
+        self.events_loading = False
+        return None
+
+
+def _section(title: str, *children: rx.Component) -> rx.Component:
+    return rx.card(
+        rx.heading(title, size="3", as_="h2", margin_bottom="12px"),
+        *children,
+        size="2",
+        width="100%",
+    )
+
+
+def _date_row(label: str, value: rx.Var, extra: rx.Var | str = "") -> rx.Component:
+    return rx.flex(
+        rx.text(label, size="2", color_scheme="gray"),
+        rx.flex(
+            rx.text(
+                rx.cond(value, value, "Not set yet"), size="2", weight="medium", text_align="right"
+            ),
+            rx.cond(extra, rx.text(extra, size="1", color_scheme="gray", text_align="right")),
+            direction="column",
+            align="end",
+        ),
+        justify="between",
+        align="start",
+        spacing="3",
+        padding_y="6px",
+    )
+
+
+def _status() -> rx.Component:
+    d = PortalDealState.deal
+    return rx.card(
+        rx.flex(
+            stage_badge(d.stage, d.stage_label),
+            rx.text(d.stage_line, size="3"),
+            direction="column",
+            spacing="2",
+            align="start",
+        ),
+        size="2",
+        width="100%",
+    )
+
+
+def _dates() -> rx.Component:
+    d = PortalDealState.deal
+    return _section(
+        "Key dates",
+        _date_row("Effective (acceptance) date", d.effective_date),
+        rx.separator(size="4"),
+        _date_row("Closing date", d.closing_date, d.closing_when),
+    )
+
+
+def _contact(icon: str, text: rx.Var, href: rx.Var) -> rx.Component:
+    return rx.link(
+        rx.flex(
+            rx.icon(icon, size=14),
+            rx.text(text, size="2", trim="both"),
+            align="center",
+            spacing="1",
+        ),
+        href=href,
+        color_scheme="indigo",
+        underline="none",
+        padding_y="4px",
+    )
+
+
+def _person(p: PortalPerson) -> rx.Component:
+    return rx.flex(
+        rx.flex(
+            rx.text(p.name, weight="medium", size="2"),
+            rx.cond(p.is_you, rx.badge("You", variant="soft", color_scheme="gray", size="1")),
+            spacing="2",
+            align="center",
+        ),
+        rx.text(p.role_label, size="1", color_scheme="gray"),
+        rx.flex(
+            rx.cond(p.phone, _contact("phone", p.phone, "tel:" + p.phone)),
+            rx.cond(p.email, _contact("mail", p.email, "mailto:" + p.email)),
+            direction="column",
+        ),
+        direction="column",
+        spacing="1",
+        padding_y="8px",
+        border_bottom=f"1px solid {rx.color('gray', 4)}",
+    )
+
+
+def _people() -> rx.Component:
+    d = PortalDealState.deal
+    return _section(
+        "People on this transaction",
+        rx.cond(
+            d.agent_name,
+            rx.flex(
+                rx.text(d.agent_name, weight="medium", size="2"),
+                rx.text("Your agent", size="1", color_scheme="gray"),
+                rx.cond(
+                    d.agent_email,
+                    rx.link(d.agent_email, href="mailto:" + d.agent_email, size="2"),
+                ),
+                direction="column",
+                spacing="1",
+                padding_y="8px",
+                border_bottom=f"1px solid {rx.color('gray', 4)}",
+            ),
+        ),
+        rx.foreach(PortalDealState.people, _person),
+    )
+
+
+def _timeline() -> rx.Component:
+    return _section(
+        "What has happened",
+        timeline_list(
+            PortalDealState.events,
+            PortalDealState.events_more,
+            PortalDealState.older_events,
+            empty_text="Nothing to show yet.",
+        ),
+    )
+
+
+def _back() -> rx.Component:
+    return rx.link(
+        rx.flex(
+            rx.icon("arrow_left", size=16),
+            rx.text("My transactions", size="2"),
+            align="center",
+            spacing="1",
+        ),
+        href=routes.PORTAL,
+        color_scheme="gray",
+        underline="none",
+        display="inline-block",
+        margin_bottom="12px",
+        padding_y="4px",
+    )
+
+
+def _deal_view() -> rx.Component:
+    return rx.flex(
+        rx.heading(PortalDealState.deal.address, size="6", as_="h1"),
+        _status(),
+        _dates(),
+        _people(),
+        _timeline(),
+        direction="column",
+        spacing="4",
+        width="100%",
+    )
+
+
+def _deal_content() -> rx.Component:
+    return rx.cond(
+        PortalDealState.found,
+        _deal_view(),
+        rx.cond(
+            PortalDealState.not_found,
+            empty_state(
+                "search_x",
+                "Transaction not found",
+                "It may have been removed, or you are not on it. Ask your agent if you think this is wrong.",
+                rx.link(rx.button("My transactions", variant="soft"), href=routes.PORTAL),
+            ),
+            rx.cond(
+                PortalDealState.error,
+                error_callout(PortalDealState.error),
+                loading_block("Loading transaction…"),
+            ),
+        ),
+    )
+
+
+@page("/portal/[txn_id]", "Transaction", on_load=PortalDealState.load)
+def portal_deal_page() -> rx.Component:
+    return app_shell(
+        rx.box(
+            _back(),
+            _deal_content(),
+            max_width="720px",
+            margin_x="auto",
+        ),
+        active="portal",
+        user_name=PortalDealState.user_name,
+        role_label=PortalDealState.role_label,
+        is_staff=PortalDealState.is_staff,
+        signed_in=PortalDealState.signed_in,
+    )
