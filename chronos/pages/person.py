@@ -398,7 +398,7 @@ def _deal(pt: PersonTransaction) -> rx.Component:
                     side_badge(t.side_label),
                     rx.cond(
                         t.closing_date,
-                        rx.text("Closing ", t.closing_date, size="1", color_scheme="gray"),
+                        rx.text("Closing ", t.closing_label, size="1", color_scheme="gray"),
                     ),
                     spacing="2",
                     align="center",

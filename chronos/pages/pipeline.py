@@ -26,6 +26,7 @@ from chronos.services.transactions import TransactionRow
 from chronos.state.session import STAFF, SessionState
 
 ALL = "all"
+OPEN = "open"
 PAGE_SIZE = 25
 BOARD_LIMIT = 20
 OPEN_STAGES = [s for s in Stage if s.is_open]
@@ -46,7 +47,7 @@ class PipelineState(SessionState):
     page: int = 1
     pages: int = 1
     q: str = ""
-    stage: str = ALL
+    stage: str = OPEN
     side: str = ALL
     sort: str = "closing"
     view: str = "list"
@@ -70,7 +71,8 @@ class PipelineState(SessionState):
                     result = transactions.list_transactions(
                         db,
                         user,
-                        stage="" if self.stage == ALL else self.stage,
+                        stage="" if self.stage in (ALL, OPEN) else self.stage,
+                        open_only=self.stage == OPEN,
                         side="" if self.side == ALL else self.side,
                         q=self.q,
                         sort=self.sort,
@@ -132,7 +134,7 @@ class PipelineState(SessionState):
 
     @rx.event
     def clear_filters(self):  # type: ignore[no-untyped-def]
-        self.q, self.stage, self.side, self.page = "", ALL, ALL, 1
+        self.q, self.stage, self.side, self.page = "", OPEN, ALL, 1
         return PipelineState.load
 
     @rx.event
@@ -164,6 +166,7 @@ def _filters() -> rx.Component:
         rx.select.root(
             rx.select.trigger(aria_label="Stage"),
             rx.select.content(
+                rx.select.item("All open", value=OPEN),
                 rx.select.item("All stages", value=ALL),
                 *[rx.select.item(s.label, value=s.value) for s in Stage],
             ),
@@ -243,7 +246,7 @@ def _table(rows: list[TransactionRow]) -> rx.Component:
                     rx.table.cell(side_badge(r.side_label)),
                     rx.table.cell(r.clients),
                     rx.table.cell(r.price, justify="end"),
-                    rx.table.cell(r.closing_date),
+                    rx.table.cell(r.closing_label, white_space="nowrap"),
                     rx.table.cell(r.owner_name),
                     align="center",
                 ),
@@ -274,7 +277,7 @@ def _card(r: TransactionRow) -> rx.Component:
                 ),
                 rx.cond(
                     r.closing_date,
-                    rx.text("Closing ", r.closing_date, size="1", color_scheme="gray"),
+                    rx.text("Closing ", r.closing_label, size="1", color_scheme="gray"),
                 ),
                 direction="column",
                 spacing="1",
@@ -349,7 +352,7 @@ def _board_view() -> rx.Component:
 
 def _content() -> rx.Component:
     nothing_matches = (
-        (PipelineState.q != "") | (PipelineState.stage != ALL) | (PipelineState.side != ALL)
+        (PipelineState.q != "") | (PipelineState.stage != OPEN) | (PipelineState.side != ALL)
     )
     return rx.cond(
         PipelineState.loading

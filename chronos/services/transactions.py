@@ -32,6 +32,7 @@ from chronos.services.validation import (
     Collector,
     clean_text,
     escape_like,
+    format_date,
     format_phone,
     format_price,
     parse_choice,
@@ -83,6 +84,7 @@ class TransactionRow:
     stage_label: str
     price: str
     closing_date: str
+    closing_label: str
     owner_name: str
     clients: str
 
@@ -617,6 +619,7 @@ def rows_for(db: Session, txns: list[Transaction]) -> list[TransactionRow]:
             stage_label=Stage(t.stage).label,
             price=format_price(t.price_cents),
             closing_date=t.closing_date.isoformat() if t.closing_date else "",
+            closing_label=format_date(t.closing_date),
             owner_name=owners.get(t.owner_id, ""),
             clients=", ".join(clients.get(t.id or 0, [])),
         )

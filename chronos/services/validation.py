@@ -201,6 +201,11 @@ def parse_date(value: Any) -> date | None:
     return parsed
 
 
+def format_date(value: date | None) -> str:
+    """'Dec 5, 2026': short, unambiguous, and the same for every viewer."""
+    return f"{value:%b} {value.day}, {value.year}" if value else ""
+
+
 def parse_state(value: Any) -> str:
     code = str(value or "").strip().upper()
     if code and code not in US_STATES:

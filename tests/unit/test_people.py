@@ -218,3 +218,14 @@ def test_an_invited_contact_already_on_a_deal_sees_it_after_signing_up(
     detail = transactions.get_transaction(db, nora, world.deal.id)
     me = next(p for p in detail.participants if p.name == "Nora Neighbor")
     assert (me.email, me.has_login) == ("nora@example.com", True)
+
+
+def test_phone_search_matches_however_the_number_is_typed(db: Session, world: World) -> None:
+    from chronos.services import people as people_service
+
+    person = people_service.create_person(
+        db, world.agent, {"first_name": "Pat", "last_name": "Dialer", "phone": "(413) 555-0199"}
+    )
+    for typed in ("413-555-0199", "(413) 555", "4135550199"):
+        found = people_service.list_people(db, world.agent, q=typed).items
+        assert [p.id for p in found] == [person.id], typed

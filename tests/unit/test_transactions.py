@@ -472,7 +472,7 @@ def test_participant_roles_must_match_who_is_added(
 def test_a_contact_with_a_login_joins_with_their_user_id(db: Session, world: World) -> None:
     dan = person_of(db, world.client2)
     part = transactions.add_participant(
-        db, world.agent, world.deal.id, role="other", person_id=dan.id
+        db, world.agent, world.deal.id, role="seller", person_id=dan.id
     )
     assert part.user_id == world.client2.id
     assert world.deal.id in {r.id for r in transactions.list_transactions(db, world.client2).items}
@@ -732,3 +732,41 @@ def test_rows_show_owner_clients_price_and_city_line(
         "Buyer",
     )
     assert rows[pipeline["d"]].price == ""
+
+
+def test_a_portal_login_only_joins_in_a_role_that_matches_their_login(
+    db: Session, world: World
+) -> None:
+    dan = person_of(db, world.client2)
+    with pytest.raises(ValidationFailed, match="signs in as a client; add them as Buyer or Seller"):
+        transactions.add_participant(
+            db, world.agent, world.deal.id, role="lender", person_id=dan.id
+        )
+
+
+def test_a_deactivated_staff_member_cannot_be_added_to_a_deal(db: Session, world: World) -> None:
+    world.coordinator.is_active = False
+    db.add(world.coordinator)
+    db.flush()
+    txn = make_transaction(db, world.agent)
+    with pytest.raises(ValidationFailed, match="deactivated"):
+        transactions.add_participant(
+            db, world.agent, txn.id, role="coordinator", user_id=world.coordinator.id
+        )
+
+
+def test_an_agent_naming_themselves_as_owner_by_string_id_is_fine(
+    db: Session, world: World
+) -> None:
+    txn = transactions.create_transaction(
+        db, world.agent, {"side": "buyer", "street": "3 Own St", "owner_id": str(world.agent.id)}
+    )
+    assert txn.owner_id == world.agent.id
+
+
+def test_a_malformed_owner_id_is_a_field_error(db: Session, world: World) -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        transactions.create_transaction(
+            db, world.admin, {"side": "buyer", "street": "4 Bad St", "owner_id": "abc"}
+        )
+    assert exc.value.errors == {"owner_id": "Not a valid id."}
