@@ -37,9 +37,11 @@ chromium:
 
 setup-test: setup bun chromium
 
+LINT_PATHS := $(wildcard chronos tests alembic bench scripts) rxconfig.py
+
 lint: setup
-	$(VENV)/bin/ruff check chronos tests alembic bench scripts rxconfig.py
-	$(VENV)/bin/ruff format --check chronos tests alembic bench scripts rxconfig.py
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 typecheck: setup
 	$(VENV)/bin/mypy
