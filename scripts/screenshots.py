@@ -48,6 +48,7 @@ def main() -> None:
                     pg.fill("#email", args.email)
                     pg.fill("#password", args.password)
                     pg.click("button[type=submit]")
+                    pg.wait_for_url(lambda url: "/sign-in" not in url or "error=" in url)
                     pg.wait_for_load_state("networkidle")
                 for path in args.paths:
                     pg.goto(f"{args.base}{path}")

@@ -145,3 +145,33 @@ def pager(
         width="100%",
         padding_top="12px",
     )
+
+
+def form_actions(
+    submit_label: str,
+    saving: Var | bool = False,
+    cancel: rx.Component | None = None,
+) -> rx.Component:
+    """The Cancel / submit row of a form. Cancel closes the surrounding dialog by default."""
+    cancel_button = rx.button(
+        "Cancel", variant="soft", color_scheme="gray", type="button", size="3", disabled=saving
+    )
+    return rx.flex(
+        cancel if cancel is not None else rx.dialog.close(cancel_button),
+        rx.button(
+            rx.cond(saving, rx.spinner(size="2"), rx.icon("check", size=16)),
+            submit_label,
+            type="submit",
+            size="3",
+            disabled=saving,
+        ),
+        justify="end",
+        spacing="3",
+    )
+
+
+def two_columns(*children: rx.Component) -> rx.Component:
+    """Form fields side by side from small tablets up, stacked on phones."""
+    return rx.grid(
+        *children, columns=rx.breakpoints(initial="1", sm="2"), spacing="3", width="100%"
+    )

@@ -12,9 +12,11 @@ from chronos.components.ui import (
     empty_state,
     error_callout,
     field,
+    form_actions,
     loading_block,
     page_header,
     pager,
+    two_columns,
 )
 from chronos.db import session_scope
 from chronos.pages.registry import page
@@ -129,7 +131,7 @@ def _new_form() -> rx.Component:
     return rx.form(
         rx.flex(
             rx.cond(PeopleState.form_error, error_callout(PeopleState.form_error)),
-            rx.grid(
+            two_columns(
                 field(
                     "First name",
                     _input(
@@ -146,11 +148,8 @@ def _new_form() -> rx.Component:
                     _input("last_name", placeholder="Lee", auto_complete="off"),
                     _err("last_name"),
                 ),
-                columns=rx.breakpoints(initial="1", sm="2"),
-                spacing="3",
-                width="100%",
             ),
-            rx.grid(
+            two_columns(
                 field(
                     "Email",
                     _input(
@@ -163,9 +162,6 @@ def _new_form() -> rx.Component:
                     _input("phone", type="tel", placeholder="(512) 555-0134", auto_complete="off"),
                     _err("phone"),
                 ),
-                columns=rx.breakpoints(initial="1", sm="2"),
-                spacing="3",
-                width="100%",
             ),
             field(
                 "Company",
@@ -177,27 +173,7 @@ def _new_form() -> rx.Component:
                 rx.text_area(name="notes", id="new-person-notes", rows="3", width="100%", size="3"),
                 _err("notes"),
             ),
-            rx.flex(
-                rx.dialog.close(
-                    rx.button(
-                        "Cancel",
-                        variant="soft",
-                        color_scheme="gray",
-                        type="button",
-                        size="3",
-                        disabled=PeopleState.saving,
-                    ),
-                ),
-                rx.button(
-                    rx.cond(PeopleState.saving, rx.spinner(size="2"), rx.icon("check", size=16)),
-                    "Add contact",
-                    type="submit",
-                    size="3",
-                    disabled=PeopleState.saving,
-                ),
-                justify="end",
-                spacing="3",
-            ),
+            form_actions("Add contact", PeopleState.saving),
             direction="column",
             spacing="4",
         ),

@@ -12,10 +12,12 @@ from chronos.components.ui import (
     empty_state,
     error_callout,
     field,
+    form_actions,
     loading_block,
     page_header,
     side_badge,
     stage_badge,
+    two_columns,
 )
 from chronos.db import session_scope
 from chronos.pages.registry import page
@@ -180,18 +182,15 @@ def _edit_form() -> rx.Component:
     return rx.form(
         rx.flex(
             rx.cond(PersonState.form_error, error_callout(PersonState.form_error)),
-            rx.grid(
+            two_columns(
                 field(
                     "First name",
                     _input("first_name", p.first_name, required=True),
                     _err("first_name"),
                 ),
                 field("Last name", _input("last_name", p.last_name), _err("last_name")),
-                columns=rx.breakpoints(initial="1", sm="2"),
-                spacing="3",
-                width="100%",
             ),
-            rx.grid(
+            two_columns(
                 rx.box(
                     field(
                         "Email",
@@ -208,9 +207,6 @@ def _edit_form() -> rx.Component:
                     ),
                 ),
                 field("Phone", _input("phone", p.phone_input, type="tel"), _err("phone")),
-                columns=rx.breakpoints(initial="1", sm="2"),
-                spacing="3",
-                width="100%",
             ),
             field("Company", _input("company", p.company), _err("company")),
             field(
@@ -225,27 +221,7 @@ def _edit_form() -> rx.Component:
                 ),
                 _err("notes"),
             ),
-            rx.flex(
-                rx.dialog.close(
-                    rx.button(
-                        "Cancel",
-                        variant="soft",
-                        color_scheme="gray",
-                        type="button",
-                        size="3",
-                        disabled=PersonState.saving,
-                    ),
-                ),
-                rx.button(
-                    rx.cond(PersonState.saving, rx.spinner(size="2"), rx.icon("check", size=16)),
-                    "Save",
-                    type="submit",
-                    size="3",
-                    disabled=PersonState.saving,
-                ),
-                justify="end",
-                spacing="3",
-            ),
+            form_actions("Save", PersonState.saving),
             direction="column",
             spacing="4",
         ),

@@ -30,10 +30,6 @@ class SignInState(SessionState):
             return rx.redirect(self.next_path or routes.home_for(user.role), replace=True)
         return None
 
-    @rx.event
-    def set_email(self, value: str) -> None:
-        self.email = value
-
 
 @page(routes.SIGN_IN, "Sign in", on_load=SignInState.load)
 def sign_in_page() -> rx.Component:
@@ -55,8 +51,11 @@ def sign_in_page() -> rx.Component:
                         rx.input(
                             name="email",
                             type="email",
-                            value=SignInState.email,
-                            on_change=SignInState.set_email,
+                            # Uncontrolled: what someone types (or autofills) before the page
+                            # has hydrated must survive hydration. The key remounts the field
+                            # only when a failed attempt hands the email back.
+                            default_value=SignInState.email,
+                            key=SignInState.email,
                             auto_complete="username",
                             required=True,
                             size="3",

@@ -428,8 +428,8 @@ def _facts() -> rx.Component:
     return rx.card(
         rx.grid(
             _fact("Price", D.price),  # type: ignore[union-attr]
-            _fact("Effective date", D.effective_date),  # type: ignore[union-attr]
-            _fact("Closing date", D.closing_date),  # type: ignore[union-attr]
+            _fact("Effective date", D.effective_label),  # type: ignore[union-attr]
+            _fact("Closing date", D.closing_label),  # type: ignore[union-attr]
             _fact("Agent", D.owner_name),  # type: ignore[union-attr]
             _fact("Property", D.property_type_label),  # type: ignore[union-attr]
             _fact("MLS #", D.mls_number),  # type: ignore[union-attr]
@@ -768,9 +768,8 @@ def _body() -> rx.Component:
     return rx.flex(
         _header(),
         rx.grid(
-            rx.flex(_facts(), _participants(), direction="column", spacing="4"),
+            rx.flex(_stage_control(), _facts(), _participants(), direction="column", spacing="4"),
             rx.flex(
-                _stage_control(),
                 rx.card(
                     rx.heading("Timeline", size="4", as_="h2", margin_bottom="8px"),
                     timeline_list(

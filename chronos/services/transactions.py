@@ -127,6 +127,8 @@ class TransactionDetail:
     price_input: str
     effective_date: str
     closing_date: str
+    effective_label: str
+    closing_label: str
     mls_number: str
     cancel_reason: str
     owner_id: int
@@ -690,6 +692,8 @@ def get_transaction(db: Session, actor: User, transaction_id: int) -> Transactio
         else "",
         effective_date=txn.effective_date.isoformat() if txn.effective_date else "",
         closing_date=txn.closing_date.isoformat() if txn.closing_date else "",
+        effective_label=format_date(txn.effective_date),
+        closing_label=format_date(txn.closing_date),
         mls_number=txn.mls_number if staff_view else "",
         cancel_reason=txn.cancel_reason if staff_view else "",
         owner_id=txn.owner_id if staff_view else 0,

@@ -160,6 +160,9 @@ def sign_in(page: Page, app: RunningApp, role: str, *, password: str | None = No
     page.locator("#email").fill(demo_email(role))
     page.locator("#password").fill(password or app.password)
     page.get_by_role("button", name="Sign in").click()
+    # Wait for the POST's answer (a redirect off the sign-in page, or back with an error):
+    # navigating on before it lands would cancel the sign-in.
+    page.wait_for_url(lambda url: "/sign-in" not in url or "error=" in url)
     page.wait_for_load_state("networkidle")
 
 
