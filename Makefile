@@ -59,5 +59,9 @@ test-integration: setup
 test-browser: setup-test
 	$(VENV)/bin/pytest tests/browser
 
+## bench: time the service calls behind each page on SQLite and PostgreSQL (bench/RESULTS.md)
+bench: setup
+	$(PY) -m bench.run
+
 clean:
 	rm -rf .web .states test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -32,7 +32,15 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # JIT off: the planner over-estimates the search clauses and spends 200-400 ms compiling
+    # queries that run in tens of ms (bench/RESULTS.md).
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        connect_args={"options": "-c jit=off"},
+    )
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_
+from sqlalchemy import ColumnElement, and_, false, or_
 from sqlmodel import Session, col, select
 
 from chronos.models import Participant, Person, Role, Transaction, User
@@ -43,15 +43,12 @@ def require_staff(actor: User | None) -> User:
 
 
 def _is_participant(actor: User) -> ColumnElement[bool]:
-    # Correlate only Transaction: a caller whose outer query also selects from participants
-    # (people.get_person) must not have this subquery's own FROM auto-correlated away.
-    return exists(
-        select(Participant.id)
-        .where(
-            Participant.transaction_id == Transaction.id,
-            Participant.user_id == actor.id,
-        )
-        .correlate(Transaction)
+    # An uncorrelated IN lets the database start from the actor's few participant rows instead
+    # of probing participants once per transaction (bench/RESULTS.md: 20 ms -> 0.2 ms on SQLite
+    # for a client at 10,000 files). Being uncorrelated, it is also safe inside outer queries
+    # that themselves select from participants (people.get_person).
+    return col(Transaction.id).in_(
+        select(Participant.transaction_id).where(Participant.user_id == actor.id)
     )
 
 

@@ -1,0 +1,1 @@
+"""Chronos benchmarks: ``python -m bench.run`` (or ``make bench``)."""
