@@ -14,6 +14,11 @@ KIND_ICONS = {
     "details_updated": "pencil",
     "participant_added": "user_plus",
     "participant_removed": "user_minus",
+    "key_dates_applied": "calendar_check",
+    "key_dates_moved": "calendar_clock",
+    "key_date_overridden": "calendar_cog",
+    "key_date_override_removed": "calendar_sync",
+    "key_date_sharing_changed": "eye",
 }
 
 

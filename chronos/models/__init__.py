@@ -14,6 +14,7 @@ from chronos.models.base import (
     utcnow,
 )
 from chronos.models.event import Event
+from chronos.models.key_date import KeyDate
 from chronos.models.organization import Organization
 from chronos.models.person import Person
 from chronos.models.transaction import Participant, Transaction
@@ -26,6 +27,7 @@ __all__ = [
     "STAFF_PARTICIPANT_ROLES",
     "STAFF_ROLES",
     "Event",
+    "KeyDate",
     "Organization",
     "Participant",
     "ParticipantRole",

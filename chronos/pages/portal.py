@@ -26,8 +26,9 @@ from chronos.components.ui import (
 from chronos.db import session_scope
 from chronos.models import Stage
 from chronos.pages.registry import page
-from chronos.services import timeline, transactions
+from chronos.services import key_dates, timeline, transactions
 from chronos.services.errors import ChronosError, NotFound
+from chronos.services.key_dates import KeyDateRow
 from chronos.services.timeline import EventRow
 from chronos.services.transactions import TransactionDetail, TransactionRow
 from chronos.state.session import EXTERNAL, SessionState
@@ -82,6 +83,29 @@ class PortalCard:
     stage_label: str
     closing_date: str
     agent_name: str
+
+
+@dataclass
+class PortalKeyDate:
+    label: str
+    date_label: str
+    when: str  # "in 3 days"; "" once the deal is closed or cancelled
+    explanation: str
+    overdue: bool
+
+
+def portal_key_dates(rows: list[KeyDateRow], *, open_stage: bool) -> list[PortalKeyDate]:
+    """The shared key dates (the service already left out the rest), in portal words."""
+    return [
+        PortalKeyDate(
+            label=r.label,
+            date_label=r.date_label,
+            when=r.days_label if open_stage else "",
+            explanation=r.explanation,
+            overdue=r.overdue,
+        )
+        for r in rows
+    ]
 
 
 @dataclass
@@ -306,6 +330,7 @@ class PortalDealState(SessionState):
     _txn_id: int = 0
     deal: PortalDeal = _blank_deal()
     people: list[PortalPerson] = []
+    key_dates: list[PortalKeyDate] = []
     events: list[EventRow] = []
     events_page: int = 1
     events_more: bool = False
@@ -318,6 +343,7 @@ class PortalDealState(SessionState):
     def _clear(self) -> None:
         self._txn_id = 0
         self.deal, self.people, self.events = _blank_deal(), [], []
+        self.key_dates = []
         self.events_page, self.events_more, self.events_loading = 1, False, False
         self.found = self.not_found = False
         self.error = ""
@@ -334,9 +360,11 @@ class PortalDealState(SessionState):
             txn_id = self._int_param("txn_id")
             with session_scope() as db:
                 detail = transactions.get_transaction(db, user, txn_id)
+                shared_dates = key_dates.list_key_dates(db, user, txn_id)
                 events = timeline.list_events(db, user, txn_id, page=1, page_size=EVENTS_PAGE_SIZE)
             self._txn_id = txn_id
             self.deal = deal_for(detail)
+            self.key_dates = portal_key_dates(shared_dates, open_stage=Stage(detail.stage).is_open)
             self.people = people_for(detail, user.id or 0)
             self.events = events.items
             self.events_page, self.events_more = events.page, events.page < events.pages
@@ -427,6 +455,36 @@ def _dates() -> rx.Component:
         _date_row("Effective (acceptance) date", d.effective_date),
         rx.separator(size="4"),
         _date_row("Closing date", d.closing_date, d.closing_when),
+        rx.foreach(PortalDealState.key_dates, _key_date),
+    )
+
+
+def _key_date(k: PortalKeyDate) -> rx.Component:
+    return rx.fragment(
+        rx.separator(size="4"),
+        rx.flex(
+            rx.box(
+                rx.text(k.label, size="2", color_scheme="gray"),
+                rx.text(k.explanation, size="1", color_scheme="gray"),
+            ),
+            rx.flex(
+                rx.text(k.date_label, size="2", weight="medium", text_align="right"),
+                rx.cond(
+                    k.overdue,
+                    rx.badge("Past due", color_scheme="red", variant="soft"),
+                    rx.cond(
+                        k.when, rx.text(k.when, size="1", color_scheme="gray", text_align="right")
+                    ),
+                ),
+                direction="column",
+                align="end",
+                flex_shrink="0",
+            ),
+            justify="between",
+            align="start",
+            spacing="3",
+            padding_y="6px",
+        ),
     )
 
 

@@ -1,4 +1,5 @@
-"""One transaction, for staff: header with stage control, details, participants, timeline."""
+"""One transaction, for staff: header with stage control, details, key dates, participants,
+timeline."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from chronos.components.ui import (
 from chronos.db import session_scope
 from chronos.models import ParticipantRole, PropertyType, Role, Stage
 from chronos.pages.registry import page
-from chronos.services import people, timeline, transactions, users
+from chronos.services import key_dates, people, timeline, transactions, users
 from chronos.services.errors import ChronosError, NotFound, ValidationFailed
+from chronos.services.key_dates import KeyDateRow
 from chronos.services.people import PersonRow
 from chronos.services.timeline import EventRow
 from chronos.services.transactions import TransactionDetail
@@ -76,6 +78,17 @@ class TransactionState(SessionState):
     picked_user_id: str = ""
     add_errors: dict[str, str] = {}
     add_error: str = ""
+    # key dates
+    key_dates: list[KeyDateRow] = []
+    preset_choice: str = ""
+    key_dates_error: str = ""
+    override_open: bool = False
+    override_key: str = ""
+    override_label: str = ""
+    override_date: str = ""
+    override_is_set: bool = False
+    override_errors: dict[str, str] = {}
+    override_error: str = ""
 
     def _txn_id(self) -> int:
         return self._int_param("txn_id")
@@ -96,10 +109,13 @@ class TransactionState(SessionState):
             with session_scope() as db:
                 txn_id = self._txn_id()
                 self.detail = transactions.get_transaction(db, user, txn_id)
+                self.key_dates = key_dates.list_key_dates(db, user, txn_id)
                 self._load_events(db, user, txn_id, reset=True)
             self.error, self.not_found = "", False
+            self.preset_choice, self.key_dates_error = "", ""
         except NotFound:
             self.detail, self.events, self.not_found = None, [], True
+            self.key_dates = []
         except ChronosError as exc:
             self.error = exc.message
         self.loading = False
@@ -115,6 +131,7 @@ class TransactionState(SessionState):
     def _refresh(self, db: Any, user: Any) -> None:
         txn_id = self._txn_id()
         self.detail = transactions.get_transaction(db, user, txn_id)
+        self.key_dates = key_dates.list_key_dates(db, user, txn_id)
         self.events_page = 1
         self._load_events(db, user, txn_id, reset=True)
 
@@ -192,9 +209,19 @@ class TransactionState(SessionState):
         data = {k: form.get(k, "") for k in EDIT_FIELDS}
         data["property_type"] = self.edit_property_type
         before = (self.detail.effective_date, self.detail.closing_date) if self.detail else ("", "")
+        moves: list[str] = []
         try:
             with session_scope() as db:
-                transactions.update_transaction(db, user, self._txn_id(), data)
+                txn_id = self._txn_id()
+                if (data["effective_date"], data["closing_date"]) != before:
+                    # What the key dates will do, worked out before the save changes them.
+                    moves = [
+                        m.text
+                        for m in key_dates.preview_anchor_change(
+                            db, user, txn_id, data["effective_date"], data["closing_date"]
+                        )
+                    ]
+                transactions.update_transaction(db, user, txn_id, data)
             with session_scope() as db:
                 self._refresh(db, user)
         except ValidationFailed as exc:
@@ -212,7 +239,86 @@ class TransactionState(SessionState):
             ):
                 if old != new:
                     moved.append(f"{label}: {old or 'none'} → {new or 'none'}")
+        moved += moves
         return rx.toast.success("Saved. " + "; ".join(moved) if moved else "Saved.")
+
+    # ------------------------------------------------------------ key dates
+    @rx.event
+    def set_preset_choice(self, value: str) -> None:
+        self.preset_choice, self.key_dates_error = value, ""
+
+    @rx.event
+    def apply_preset(self):  # type: ignore[no-untyped-def]
+        if not self.preset_choice:
+            return None
+        user = self._actor()
+        if user is None:
+            return rx.redirect(routes.SIGN_IN)
+        try:
+            with session_scope() as db:
+                rows = key_dates.apply_preset(db, user, self._txn_id(), self.preset_choice)
+                count = len(rows)
+            with session_scope() as db:
+                self._refresh(db, user)
+        except ChronosError as exc:
+            self.key_dates_error = exc.message
+            return None
+        self.preset_choice, self.key_dates_error = "", ""
+        return rx.toast.success(f"{count} key dates set.")
+
+    @rx.event
+    def open_override(self, key: str, label: str, day: str, is_set: bool) -> None:
+        self.override_key, self.override_label, self.override_date = key, label, day
+        self.override_is_set = is_set
+        self.override_errors, self.override_error = {}, ""
+        self.override_open = True
+
+    @rx.event
+    def set_override_open(self, value: bool) -> None:
+        self.override_open = value
+
+    def _save_override(self, day: str, reason: str):  # type: ignore[no-untyped-def]
+        user = self._actor()
+        if user is None:
+            return rx.redirect(routes.SIGN_IN)
+        try:
+            with session_scope() as db:
+                moves = key_dates.override_key_date(
+                    db, user, self._txn_id(), self.override_key, day, reason
+                )
+            with session_scope() as db:
+                self._refresh(db, user)
+        except ValidationFailed as exc:
+            self.override_errors, self.override_error = exc.errors, exc.message
+            return None
+        except ChronosError as exc:
+            self.override_errors, self.override_error = {}, exc.message
+            return None
+        self.override_open = False
+        moved = "; ".join(m.text for m in moves)
+        return rx.toast.success("Saved. " + moved if moved else "Saved; no date moved.")
+
+    @rx.event
+    def save_override(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
+        return self._save_override(str(form.get("date", "")), str(form.get("reason", "")))
+
+    @rx.event
+    def clear_override(self):  # type: ignore[no-untyped-def]
+        return self._save_override("", "")
+
+    @rx.event
+    def toggle_shared(self, key: str, shared: bool):  # type: ignore[no-untyped-def]
+        user = self._actor()
+        if user is None:
+            return rx.redirect(routes.SIGN_IN)
+        try:
+            with session_scope() as db:
+                key_dates.set_shared(db, user, self._txn_id(), key, shared)
+            with session_scope() as db:
+                self._refresh(db, user)
+        except ChronosError as exc:
+            return rx.toast.error(exc.message)
+        return None
 
     # ------------------------------------------------------------ participants
     @rx.event
@@ -446,6 +552,194 @@ def _facts() -> rx.Component:
             ),  # type: ignore[union-attr, operator]
         ),
         width="100%",
+    )
+
+
+def _key_date_row(k: KeyDateRow) -> rx.Component:
+    return rx.flex(
+        rx.box(
+            rx.flex(
+                rx.text(k.label, weight="medium"),
+                rx.cond(k.overdue, rx.badge("Overdue", color_scheme="red", variant="soft")),
+                rx.cond(k.due_soon, rx.badge("Due soon", color_scheme="amber", variant="soft")),
+                rx.cond(
+                    k.is_overridden,
+                    rx.tooltip(
+                        rx.badge("Overridden", color_scheme="violet", variant="soft"),
+                        content="Rule gives " + k.computed_label + ". Reason: " + k.override_reason,
+                    ),
+                ),
+                rx.cond(
+                    ~k.shared_with_parties,
+                    rx.badge("Staff only", color_scheme="gray", variant="outline"),
+                ),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+            ),
+            rx.text(
+                k.date_label,
+                rx.cond(k.days_label, " · " + k.days_label, ""),
+                size="2",
+            ),
+            rx.text(k.explanation, size="1", color_scheme="gray"),
+        ),
+        rx.flex(
+            rx.tooltip(
+                rx.icon_button(
+                    rx.cond(
+                        k.shared_with_parties, rx.icon("eye", size=14), rx.icon("eye_off", size=14)
+                    ),
+                    variant="ghost",
+                    color_scheme="gray",
+                    aria_label=rx.cond(
+                        k.shared_with_parties,
+                        "Hide " + k.label + " from clients, attorneys and lenders",
+                        "Show " + k.label + " to clients, attorneys and lenders",
+                    ),
+                    on_click=TransactionState.toggle_shared(k.key, ~k.shared_with_parties),
+                ),
+                content=rx.cond(
+                    k.shared_with_parties,
+                    "Shown to clients, attorneys and lenders",
+                    "Staff only",
+                ),
+            ),
+            rx.icon_button(
+                rx.icon("pencil", size=14),
+                variant="ghost",
+                color_scheme="gray",
+                aria_label="Change " + k.label,
+                on_click=TransactionState.open_override(k.key, k.label, k.date, k.is_overridden),
+            ),
+            spacing="3",
+            align="center",
+        ),
+        justify="between",
+        align="start",
+        spacing="3",
+        padding_y="6px",
+        border_bottom=f"1px solid {rx.color('gray', 4)}",
+    )
+
+
+def _key_dates() -> rx.Component:
+    picker = rx.flex(
+        rx.text(
+            "No key dates yet. Pick the contract's preset; dates are counted from the effective "
+            "and closing dates, skipping US federal holidays.",
+            color_scheme="gray",
+            size="2",
+        ),
+        rx.flex(
+            rx.select.root(
+                rx.select.trigger(placeholder="Choose a preset…", aria_label="Key-date preset"),
+                rx.select.content(
+                    *[rx.select.item(p.name, value=p.key) for p in key_dates.preset_options()]
+                ),
+                value=TransactionState.preset_choice,
+                on_change=TransactionState.set_preset_choice,
+            ),
+            rx.button(
+                "Apply",
+                on_click=TransactionState.apply_preset,
+                disabled=TransactionState.preset_choice == "",
+                id="apply-preset",
+            ),
+            spacing="2",
+            wrap="wrap",
+        ),
+        direction="column",
+        spacing="2",
+    )
+    return rx.card(
+        rx.flex(
+            rx.heading("Key dates", size="4", as_="h2"),
+            rx.cond(
+                TransactionState.key_dates_error,
+                rx.text(
+                    TransactionState.key_dates_error, color_scheme="red", size="2", role="alert"
+                ),
+            ),
+            rx.cond(
+                TransactionState.key_dates.length() == 0,
+                picker,
+                rx.flex(rx.foreach(TransactionState.key_dates, _key_date_row), direction="column"),
+            ),
+            direction="column",
+            spacing="3",
+        ),
+        width="100%",
+    )
+
+
+def _override_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Change ", TransactionState.override_label),
+            rx.dialog.description(
+                "The rule's date is kept; dates counted from this one follow the new date.",
+                size="2",
+                margin_bottom="12px",
+            ),
+            rx.form(
+                rx.flex(
+                    rx.cond(
+                        TransactionState.override_error,
+                        error_callout(TransactionState.override_error),
+                    ),
+                    field(
+                        "Date",
+                        rx.input(
+                            name="date",
+                            type="date",
+                            default_value=TransactionState.override_date,
+                            id="override-date",
+                            width="100%",
+                            required=True,
+                        ),
+                        TransactionState.override_errors.get("date", ""),
+                    ),
+                    field(
+                        "Reason",
+                        rx.input(
+                            name="reason",
+                            placeholder="e.g. both parties agreed in writing",
+                            id="override-reason",
+                            width="100%",
+                            required=True,
+                        ),
+                        TransactionState.override_errors.get("reason", ""),
+                    ),
+                    rx.flex(
+                        rx.cond(
+                            TransactionState.override_is_set,
+                            rx.button(
+                                "Back to the rule's date",
+                                variant="soft",
+                                color_scheme="violet",
+                                type="button",
+                                on_click=TransactionState.clear_override,
+                            ),
+                        ),
+                        rx.dialog.close(
+                            rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
+                        ),
+                        rx.button("Save", type="submit"),
+                        spacing="3",
+                        justify="end",
+                        wrap="wrap",
+                    ),
+                    direction="column",
+                    spacing="3",
+                ),
+                on_submit=TransactionState.save_override,
+                reset_on_submit=False,
+            ),
+            max_width="460px",
+        ),
+        open=TransactionState.override_open,
+        on_open_change=TransactionState.set_override_open,
     )
 
 
@@ -768,7 +1062,14 @@ def _body() -> rx.Component:
     return rx.flex(
         _header(),
         rx.grid(
-            rx.flex(_stage_control(), _facts(), _participants(), direction="column", spacing="4"),
+            rx.flex(
+                _stage_control(),
+                _facts(),
+                _key_dates(),
+                _participants(),
+                direction="column",
+                spacing="4",
+            ),
             rx.flex(
                 rx.card(
                     rx.heading("Timeline", size="4", as_="h2", margin_bottom="8px"),
@@ -787,6 +1088,7 @@ def _body() -> rx.Component:
         ),
         _edit_dialog(),
         _add_dialog(),
+        _override_dialog(),
         direction="column",
         spacing="4",
     )

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_
 from sqlmodel import Session, col, select
 
+from chronos.deadlines import PRESETS
 from chronos.models import (
     EXTERNAL_PARTICIPANT_ROLES,
     LISTING_STAGES,
@@ -25,7 +26,7 @@ from chronos.models import (
     User,
     utcnow,
 )
-from chronos.services import access, timeline
+from chronos.services import access, key_dates, timeline
 from chronos.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from chronos.services.pagination import Page, clamp_page
 from chronos.services.validation import (
@@ -195,8 +196,9 @@ def default_stage(side: Side) -> Stage:
 def create_transaction(db: Session, actor: User, data: dict[str, Any]) -> Transaction:
     """Create a transaction; optionally the first client (name + email/phone) in the same step.
 
-    ``data`` keys: side, stage (optional), owner_id (optional), the editable fields, and
-    client_name / client_email / client_phone.
+    ``data`` keys: side, stage (optional), owner_id (optional), the editable fields,
+    client_name / client_email / client_phone, and deadline_preset (optional: a key of
+    ``chronos.deadlines.PRESETS`` whose key dates are computed from the dates given).
     """
     actor = access.require_staff(actor)
     check = Collector()
@@ -213,6 +215,9 @@ def create_transaction(db: Session, actor: User, data: dict[str, Any]) -> Transa
     client_phone = check.field("client_phone", parse_phone, data.get("client_phone"))
     if (client_email or client_phone) and not client_name:
         check.add("client_name", "Give the client's name too.")
+    preset = str(data.get("deadline_preset") or "")
+    if preset and preset not in PRESETS:
+        check.add("deadline_preset", "Choose one of the listed key-date presets.")
     check.raise_if_any()
     assert isinstance(side, Side)
     stage = stage or default_stage(side)
@@ -269,6 +274,9 @@ def create_transaction(db: Session, actor: User, data: dict[str, Any]) -> Transa
             db.flush()
         role = ParticipantRole.BUYER if side is Side.BUYER else ParticipantRole.SELLER
         _add_participant_row(db, actor, txn, role, person=person)
+    if preset:
+        assert txn.id is not None
+        key_dates.apply_preset(db, actor, txn.id, preset, error_field="deadline_preset")
     db.flush()
     return txn
 
@@ -305,6 +313,7 @@ def update_transaction(
             ),
             data=date_changes,
         )
+        key_dates.recompute(db, actor, txn)
     if other:
         timeline.record(
             db,

@@ -191,3 +191,47 @@ def test_staff_pages_fit_a_phone_screen(browser, app_server: RunningApp, path: s
         assert overflow <= 1, f"{path} scrolls sideways by {overflow}px on a phone"
     finally:
         ctx.close()
+
+
+def test_agent_applies_a_deadline_preset_and_the_client_sees_the_dates(
+    browser,
+    app_server: RunningApp,  # type: ignore[no-untyped-def]
+) -> None:
+    txn_id = _scalar(
+        app_server,
+        """
+        SELECT t.id FROM transactions t
+        JOIN participants p ON p.transaction_id = t.id
+        JOIN users u ON u.id = p.user_id AND u.email = :email
+        WHERE t.stage = 'under_contract' AND t.effective_date IS NOT NULL
+          AND t.closing_date IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM key_dates k WHERE k.transaction_id = t.id)
+        ORDER BY t.id LIMIT 1
+        """,
+        email=demo_email("client"),
+    )
+    assert isinstance(txn_id, int)
+    agent_ctx = browser.new_context(viewport={"width": 1366, "height": 900})
+    client_ctx = browser.new_context(viewport=PHONE)
+    try:
+        page = agent_ctx.new_page()
+        sign_in(page, app_server, "agent")
+        page.goto(f"{app_server.base_url}/transactions/{txn_id}")
+        page.get_by_role("combobox", name="Key-date preset").click()
+        page.get_by_role("option", name="Financed purchase (generic)").click()
+        page.locator("#apply-preset").click()
+        expect(page.get_by_text("Inspection period ends").first).to_be_visible()
+        expect(
+            page.get_by_text(re.compile(r"10 calendar days after the effective date")).first
+        ).to_be_visible()
+        expect(page.get_by_role("list", name="Timeline")).to_contain_text("Key dates set from")
+        screenshot(page, "transaction-key-dates-desktop")
+
+        portal = client_ctx.new_page()
+        sign_in(portal, app_server, "client")
+        portal.goto(f"{app_server.base_url}/portal/{txn_id}")
+        expect(portal.get_by_text("Inspection period ends").first).to_be_visible()
+        screenshot(portal, "portal-key-dates-client-phone")
+    finally:
+        agent_ctx.close()
+        client_ctx.close()

@@ -25,6 +25,7 @@ MODEL_TABLES = {
     "transactions",
     "participants",
     "events",
+    "key_dates",
 }
 
 
@@ -66,7 +67,7 @@ def _pending_diff(url: str) -> list:
 
 def test_the_history_has_a_single_head() -> None:
     script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
-    assert script.get_heads() == ["0001"]
+    assert script.get_heads() == ["0002"]
 
 
 def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
@@ -74,7 +75,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0001"
+    assert _current_revision(empty_url) == "0002"
 
     migrate.downgrade(empty_url)
     assert _tables(empty_url) == {"alembic_version"}
@@ -82,7 +83,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0001"
+    assert _current_revision(empty_url) == "0002"
     assert _pending_diff(empty_url) == []
 
 
@@ -101,6 +102,14 @@ def test_the_migrated_schema_keeps_its_constraints(empty_url: str) -> None:
             for fk in insp.get_foreign_keys("participants")
         }
         assert ("transactions", "CASCADE") in fks
+        key_date_fks = {
+            (fk["referred_table"], fk["options"].get("ondelete"))
+            for fk in insp.get_foreign_keys("key_dates")
+        }
+        assert ("transactions", "CASCADE") in key_date_fks
+        assert {"transaction_id", "key"} in [
+            set(u["column_names"]) for u in insp.get_unique_constraints("key_dates")
+        ]
         with engine.begin() as conn:
             conn.execute(
                 text(

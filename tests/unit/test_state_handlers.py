@@ -287,3 +287,54 @@ def test_contact_pages_are_closed_to_outside_parties_and_other_brokerages(
     call(PersonState.load, state)
     assert state.found is False
     assert state.person.name == ""
+
+
+def _key_date_count(engine: Engine, txn_id: int) -> int:
+    from chronos.models import KeyDate
+
+    with Session(engine) as db:
+        return int(
+            db.exec(
+                select(func.count()).select_from(KeyDate).where(KeyDate.transaction_id == txn_id)
+            ).one()
+        )
+
+
+@pytest.mark.parametrize("who", ["client", "lender", "agent2", "outsider_admin"])
+def test_the_preset_handler_refuses_everyone_who_may_not_edit_the_deal(
+    engine: Engine, ui: World, who: str
+) -> None:
+    state = _loaded_deal_state(engine, ui, ui.user(who))
+    state.preset_choice = "generic_financed"
+    call(TransactionState.apply_preset, state)
+    assert state.key_dates_error
+    assert _key_date_count(engine, ui.deal.id) == 0
+
+
+def test_the_preset_handler_sets_key_dates_for_the_agent(engine: Engine, ui: World) -> None:
+    state = _loaded_deal_state(engine, ui, ui.agent)
+    state.preset_choice = "generic_financed"
+    call(TransactionState.apply_preset, state)
+    assert state.key_dates_error == ""
+    assert _key_date_count(engine, ui.deal.id) == len(state.key_dates) > 0
+
+
+@pytest.mark.parametrize("who", ["client", "attorney", "agent2", "outsider_agent"])
+def test_the_override_handler_refuses_everyone_who_may_not_edit_the_deal(
+    engine: Engine, ui: World, who: str
+) -> None:
+    agent_state = _loaded_deal_state(engine, ui, ui.agent)
+    agent_state.preset_choice = "generic_financed"
+    call(TransactionState.apply_preset, agent_state)
+    key = agent_state.key_dates[0].key
+    with Session(engine) as db:
+        from chronos.models import KeyDate
+
+        before = [(k.key, k.override_date) for k in db.exec(select(KeyDate)).all()]
+    state = _loaded_deal_state(engine, ui, ui.user(who))
+    state.override_key = key
+    call(TransactionState.save_override, state, {"date": "2024-02-01", "reason": "forged"})
+    assert state.override_error
+    with Session(engine) as db:
+        after = [(k.key, k.override_date) for k in db.exec(select(KeyDate)).all()]
+    assert after == before
