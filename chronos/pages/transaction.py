@@ -14,6 +14,7 @@ from chronos.components.ui import (
     empty_state,
     error_callout,
     field,
+    form_actions,
     loading_block,
     side_badge,
     stage_badge,
@@ -897,16 +898,7 @@ def _edit_dialog() -> rx.Component:
                             columns="2",
                             spacing="3",
                         ),
-                        rx.flex(
-                            rx.dialog.close(
-                                rx.button(
-                                    "Cancel", variant="soft", color_scheme="gray", type="button"
-                                )
-                            ),
-                            rx.button("Save", type="submit"),
-                            spacing="3",
-                            justify="end",
-                        ),
+                        form_actions("Save"),
                         direction="column",
                         spacing="3",
                     ),
@@ -1037,14 +1029,7 @@ def _add_dialog() -> rx.Component:
                         TransactionState.add_mode, ("new", new_contact), ("staff", staff), existing
                     ),
                     field("Role", role_select),
-                    rx.flex(
-                        rx.dialog.close(
-                            rx.button("Cancel", variant="soft", color_scheme="gray", type="button")
-                        ),
-                        rx.button("Add", type="submit"),
-                        spacing="3",
-                        justify="end",
-                    ),
+                    form_actions("Add"),
                     direction="column",
                     spacing="3",
                 ),
