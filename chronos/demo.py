@@ -827,51 +827,33 @@ class _Planner:
         if depth >= 2 and effective is not None:
             ctc = effective
             is_buying = side is not Side.SELLER
-            if rng.random() < self.market.attorney_share:
-                actions.append(
-                    _Action(
-                        after(ctc + timedelta(days=rng.randint(0, 2))),
-                        "participant",
-                        role=ParticipantRole.ATTORNEY,
-                        person=self.pick_attorney.pick(rng),
+            # (applies, probability, role, picker, day range after acceptance or None for day 0).
+            # Checked in this order so a seed always draws the same random numbers.
+            pros = (
+                (
+                    True,
+                    self.market.attorney_share,
+                    ParticipantRole.ATTORNEY,
+                    self.pick_attorney,
+                    (0, 2),
+                ),
+                (is_buying, 0.78, ParticipantRole.LENDER, self.pick_lender, (0, 3)),
+                (True, 0.85, ParticipantRole.TITLE, self.pick_title, (1, 4)),
+                (is_buying, 0.65, ParticipantRole.INSPECTOR, self.pick_inspector, (1, 5)),
+                (
+                    side is not Side.DUAL,
+                    0.7,
+                    ParticipantRole.COOPERATING_AGENT,
+                    self.pick_coop,
+                    None,
+                ),
+            )
+            for applies, probability, role, picker, offset in pros:
+                if applies and rng.random() < probability:
+                    day = ctc + timedelta(days=rng.randint(*offset)) if offset else ctc
+                    actions.append(
+                        _Action(after(day), "participant", role=role, person=picker.pick(rng))
                     )
-                )
-            if is_buying and rng.random() < 0.78:
-                actions.append(
-                    _Action(
-                        after(ctc + timedelta(days=rng.randint(0, 3))),
-                        "participant",
-                        role=ParticipantRole.LENDER,
-                        person=self.pick_lender.pick(rng),
-                    )
-                )
-            if rng.random() < 0.85:
-                actions.append(
-                    _Action(
-                        after(ctc + timedelta(days=rng.randint(1, 4))),
-                        "participant",
-                        role=ParticipantRole.TITLE,
-                        person=self.pick_title.pick(rng),
-                    )
-                )
-            if is_buying and rng.random() < 0.65:
-                actions.append(
-                    _Action(
-                        after(ctc + timedelta(days=rng.randint(1, 5))),
-                        "participant",
-                        role=ParticipantRole.INSPECTOR,
-                        person=self.pick_inspector.pick(rng),
-                    )
-                )
-            if side is not Side.DUAL and rng.random() < 0.7:
-                actions.append(
-                    _Action(
-                        after(ctc),
-                        "participant",
-                        role=ParticipantRole.COOPERATING_AGENT,
-                        person=self.pick_coop.pick(rng),
-                    )
-                )
         if rng.random() < (0.5 if depth >= 2 else 0.15):
             plan.coordinator = self.coordinator_pick.pick(rng)
             day = effective if (effective and side is not Side.BUYER) else created_day
