@@ -197,6 +197,9 @@ def delete_person(request: Request, db: Session, actor: User) -> None:
 
 def _methods(**by_method: Handler) -> Callable[[Request], Awaitable[Response]]:
     wrapped = {m.upper(): endpoint(h) for m, h in by_method.items()}
+    if "GET" in wrapped:
+        # Starlette answers HEAD on every GET route; it is the GET without a body.
+        wrapped["HEAD"] = wrapped["GET"]
 
     async def dispatch(request: Request) -> Response:
         return await wrapped[request.method](request)

@@ -290,3 +290,11 @@ def test_unsafe_api_calls_need_same_origin(api: dict[str, Any]) -> None:
         headers={"Origin": "https://evil.example"},
     )
     assert r.status_code == 403
+
+
+def test_head_on_a_read_endpoint_answers_like_get_without_a_body(api: dict[str, Any]) -> None:
+    client = _signed_in(api, "agent")
+    r = client.head("/api/v1/me")
+    assert r.status_code == 200 and r.content == b""
+    client.cookies.clear()
+    assert client.head("/api/v1/me").status_code == 401
