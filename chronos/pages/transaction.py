@@ -97,13 +97,14 @@ class TransactionState(SessionState):
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
         self.loading = True
-        user = self._actor()
-        if user is not None and user.role_enum in EXTERNAL:
-            return rx.redirect(routes.portal_transaction(self._param("txn_id")), replace=True)
-        user, redirect = self._gate(frozenset({Role.ADMIN, Role.AGENT, Role.COORDINATOR}))
-        if user is None:
+        # Any signed-in role passes the gate; outside parties are then sent to their own view
+        # of the same deal (one session lookup either way).
+        user, redirect = self._gate(frozenset(Role))
+        if user is None or user.role_enum in EXTERNAL:
             self.detail, self.events = None, []
-            return redirect
+            if user is None:
+                return redirect
+            return rx.redirect(routes.portal_transaction(self._param("txn_id")), replace=True)
         self.stage_target, self.stage_reason, self.stage_error = "", "", ""
         self.events_page = 1
         try:
