@@ -56,7 +56,7 @@ from chronos.services import transactions as txn_service
 from chronos.services.errors import Conflict
 
 # The services' own formatting helpers, so bulk Events read exactly like service-written ones.
-from chronos.services.transactions import DATE_FIELDS, _fmt, _jsonable, _label
+from chronos.services.transactions import change_events, jsonable
 from chronos.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -1425,29 +1425,10 @@ class _BulkWriter:
                     changes: dict[str, list[Any]] = {}
                     for key in _UPDATE_ORDER:
                         if key in a.fields and current[key] != a.fields[key]:
-                            changes[key] = [_jsonable(current[key]), _jsonable(a.fields[key])]
+                            changes[key] = [jsonable(current[key]), jsonable(a.fields[key])]
                             current[key] = a.fields[key]
-                    dates = {k: v for k, v in changes.items() if k in DATE_FIELDS}
-                    other = {k: v for k, v in changes.items() if k not in DATE_FIELDS}
-                    if dates:
-                        event(
-                            a.at,
-                            a.actor,
-                            "dates_changed",
-                            "; ".join(
-                                f"{_label(k)}: {_fmt(v[0])} → {_fmt(v[1])}"
-                                for k, v in dates.items()
-                            ),
-                            dates,
-                        )
-                    if other:
-                        event(
-                            a.at,
-                            a.actor,
-                            "details_updated",
-                            "Updated " + ", ".join(_label(k) for k in other),
-                            other,
-                        )
+                    for kind, summary, data in change_events(changes):
+                        event(a.at, a.actor, kind, summary, data)
                 else:
                     assert a.stage is not None
                     before: Stage = current["stage"]

@@ -294,35 +294,16 @@ def update_transaction(
     for name, value in fields.items():
         old = getattr(txn, name)
         if old != value:
-            changes[name] = [_jsonable(old), _jsonable(value)]
+            changes[name] = [jsonable(old), jsonable(value)]
             setattr(txn, name, value)
     if not changes:
         return txn
     txn.updated_at = utcnow()
     db.add(txn)
-    date_changes = {k: v for k, v in changes.items() if k in DATE_FIELDS}
-    other = {k: v for k, v in changes.items() if k not in DATE_FIELDS}
-    if date_changes:
-        timeline.record(
-            db,
-            actor=actor,
-            txn=txn,
-            kind="dates_changed",
-            summary="; ".join(
-                f"{_label(k)}: {_fmt(v[0])} → {_fmt(v[1])}" for k, v in date_changes.items()
-            ),
-            data=date_changes,
-        )
+    for kind, summary, data in change_events(changes):
+        timeline.record(db, actor=actor, txn=txn, kind=kind, summary=summary, data=data)
+    if any(k in DATE_FIELDS for k in changes):
         key_dates.recompute(db, actor, txn)
-    if other:
-        timeline.record(
-            db,
-            actor=actor,
-            txn=txn,
-            kind="details_updated",
-            summary="Updated " + ", ".join(_label(k) for k in other),
-            data=other,
-        )
     db.flush()
     return txn
 
@@ -721,7 +702,24 @@ def _price_input(cents: int | None) -> str:
     return "" if cents is None else f"{cents / 100:.2f}".removesuffix(".00")
 
 
-def _jsonable(value: Any) -> Any:
+def change_events(changes: dict[str, list[Any]]) -> list[tuple[str, str, dict[str, Any]]]:
+    """The timeline entries (kind, summary, data) for field changes ``{field: [old, new]}``.
+
+    Date changes get their own entry with old → new, because others rely on those dates.
+    """
+    dates = {k: v for k, v in changes.items() if k in DATE_FIELDS}
+    other = {k: v for k, v in changes.items() if k not in DATE_FIELDS}
+    events: list[tuple[str, str, dict[str, Any]]] = []
+    if dates:
+        summary = "; ".join(f"{_label(k)}: {_fmt(v[0])} → {_fmt(v[1])}" for k, v in dates.items())
+        events.append(("dates_changed", summary, dates))
+    if other:
+        events.append(("details_updated", "Updated " + ", ".join(_label(k) for k in other), other))
+    return events
+
+
+def jsonable(value: Any) -> Any:
+    """A field value as stored in an event's data (dates as ISO strings)."""
     return value.isoformat() if isinstance(value, date) else value
 
 
