@@ -47,10 +47,6 @@ class Settings:
     demo_password: str
     log_level: str
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def load_settings() -> Settings:
     env = os.environ

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import reflex as rx
 from reflex.vars import Var
 
@@ -174,4 +176,21 @@ def two_columns(*children: rx.Component) -> rx.Component:
     """Form fields side by side from small tablets up, stacked on phones."""
     return rx.grid(
         *children, columns=rx.breakpoints(initial="1", sm="2"), spacing="3", width="100%"
+    )
+
+
+def responsive_list(
+    table: rx.Component, rows: Var, card: Callable[[Var], rx.Component], footer: rx.Component
+) -> rx.Component:
+    """A table from desktop width, the same rows as cards on phones and tablets, then a footer."""
+    return rx.box(
+        rx.box(table, display=["none", "none", "block"]),
+        rx.flex(
+            rx.foreach(rows, card),
+            direction="column",
+            spacing="2",
+            display=["flex", "flex", "none"],
+        ),
+        footer,
+        width="100%",
     )

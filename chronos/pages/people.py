@@ -16,6 +16,7 @@ from chronos.components.ui import (
     loading_block,
     page_header,
     pager,
+    responsive_list,
     two_columns,
 )
 from chronos.db import session_scope
@@ -300,14 +301,10 @@ def _card(r: PersonRow) -> rx.Component:
 
 
 def _list() -> rx.Component:
-    return rx.box(
-        rx.box(_table(), display=["none", "none", "block"]),
-        rx.flex(
-            rx.foreach(PeopleState.rows, _card),
-            direction="column",
-            spacing="2",
-            display=["flex", "flex", "none"],
-        ),
+    return responsive_list(
+        _table(),
+        PeopleState.rows,
+        _card,
         pager(
             PeopleState.page,
             PeopleState.pages,
@@ -315,7 +312,6 @@ def _list() -> rx.Component:
             PeopleState.prev_page,
             PeopleState.next_page,
         ),
-        width="100%",
     )
 
 

@@ -14,6 +14,7 @@ from chronos.components.ui import (
     loading_block,
     page_header,
     pager,
+    responsive_list,
     side_badge,
     stage_badge,
 )
@@ -212,12 +213,6 @@ def _filters() -> rx.Component:
     )
 
 
-def _row_link(row: TransactionRow, *children: rx.Component) -> rx.Component:
-    return rx.link(
-        *children, href="/transactions/" + row.id.to_string(), underline="none", color="inherit"
-    )  # type: ignore[attr-defined]
-
-
 def _table(rows: list[TransactionRow]) -> rx.Component:
     return rx.table.root(
         rx.table.header(
@@ -292,14 +287,10 @@ def _card(r: TransactionRow) -> rx.Component:
 
 
 def _list_view() -> rx.Component:
-    return rx.box(
-        rx.box(_table(PipelineState.rows), display=["none", "none", "block"]),
-        rx.flex(
-            rx.foreach(PipelineState.rows, _card),
-            direction="column",
-            spacing="2",
-            display=["flex", "flex", "none"],
-        ),
+    return responsive_list(
+        _table(PipelineState.rows),
+        PipelineState.rows,
+        _card,
         pager(
             PipelineState.page,
             PipelineState.pages,
@@ -307,7 +298,6 @@ def _list_view() -> rx.Component:
             PipelineState.prev_page,
             PipelineState.next_page,
         ),
-        width="100%",
     )
 
 

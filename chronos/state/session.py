@@ -17,7 +17,7 @@ from chronos.api.security import token_from_cookie_header
 from chronos.db import session_scope
 from chronos.models import Role, User
 from chronos.services import auth
-from chronos.services.errors import ChronosError, NotFound
+from chronos.services.errors import NotFound
 
 log = logging.getLogger(__name__)
 STAFF = frozenset({Role.ADMIN, Role.AGENT, Role.COORDINATOR})
@@ -77,7 +77,3 @@ class SessionState(rx.State):
             return int(self._param(name))
         except ValueError:
             raise NotFound("That page does not exist.") from None
-
-
-def error_message(exc: ChronosError) -> str:
-    return exc.message
