@@ -9,8 +9,25 @@ PIPELINE = "/pipeline"
 NEW_TRANSACTION = "/transactions/new"
 PEOPLE = "/people"
 PORTAL = "/portal"
+SIGN_UP = "/sign-up"
+TWO_FACTOR = "/two-factor"
+VERIFY_EMAIL = "/verify-email"
+FORGOT_PASSWORD = "/forgot-password"
+RESET_PASSWORD = "/reset-password"
+ACCEPT_INVITATION = "/invitation"
+ACCOUNT = "/account"
+ADMIN_USERS = "/admin/users"
+ADMIN_SECURITY = "/admin/security"
+ADMIN_EMAIL = "/admin/email"
+DEV_MAILBOX = "/dev/mailbox"
+
 SIGN_IN_API = "/auth/sign-in"
 SIGN_OUT_API = "/auth/sign-out"
+SIGN_UP_API = "/auth/sign-up"
+TWO_FACTOR_API = "/auth/two-factor"
+FORGOT_PASSWORD_API = "/auth/forgot-password"
+RESET_PASSWORD_API = "/auth/reset-password"
+ACCEPT_INVITATION_API = "/auth/accept-invitation"
 
 
 def transaction(txn_id: int | str) -> str:
@@ -25,6 +42,18 @@ def person(person_id: int | str) -> str:
     return f"/people/{person_id}"
 
 
+def public_url(path: str) -> str:
+    """Absolute URL of an app page for links that leave the app (emails)."""
+    from chronos.settings import get_settings
+
+    base = get_settings().public_url
+    if not base:
+        from reflex.config import get_config
+
+        base = (get_config().deploy_url or "http://localhost:3000").rstrip("/")
+    return f"{base}{path}"
+
+
 def home_for(role: str | Role) -> str:
     return PIPELINE if Role(role).is_staff else PORTAL
 
@@ -33,6 +62,6 @@ def safe_next(path: str | None) -> str | None:
     """A same-site relative path to return to after sign-in, or None (no open redirects)."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
         return None
-    if path.startswith(SIGN_IN) or any(c in path for c in "\r\n"):
+    if path.startswith((SIGN_IN, SIGN_UP, TWO_FACTOR)) or any(c in path for c in "\r\n"):
         return None
     return path[:500]

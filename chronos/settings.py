@@ -46,6 +46,22 @@ class Settings:
     seed_demo: bool
     demo_password: str
     log_level: str
+    # Links in emails: the browser-facing origin (e.g. https://crm.example.com). Empty means
+    # Reflex's deploy_url (http://localhost:3000 in development).
+    public_url: str
+    # Email: "outbox" (store only; read them at /dev/mailbox) or "resend".
+    mail_backend: str
+    mail_from: str
+    resend_api_key: str
+    resend_api_url: str
+    mail_timeout_seconds: float
+    dev_mailbox: bool
+    # Jobs: empty = SQLite file under var/ with a consumer inside the app process;
+    # redis://host:port/db = Redis, consumed by `chronos worker` processes.
+    jobs_url: str
+    jobs_in_process: bool
+    # Rate-limit counters (limits storage URI): memory:// for one process, redis:// for many.
+    rate_limit_storage: str
 
 
 def load_settings() -> Settings:
@@ -63,6 +79,9 @@ def load_settings() -> Settings:
         for o in env.get("CHRONOS_ALLOWED_ORIGINS", "").split(",")
         if o.strip()
     )
+    mail_backend = env.get("CHRONOS_MAIL_BACKEND", "outbox").strip().lower()
+    if mail_backend not in {"outbox", "resend"}:
+        raise ValueError(f"CHRONOS_MAIL_BACKEND must be outbox or resend, not {mail_backend!r}")
     return Settings(
         var_dir=var_dir,
         database_url=database_url,
@@ -74,6 +93,16 @@ def load_settings() -> Settings:
         seed_demo=_bool(env.get("CHRONOS_SEED_DEMO", "1")),
         demo_password=env.get("CHRONOS_DEMO_PASSWORD", "chronos-demo-2026"),
         log_level=env.get("CHRONOS_LOG_LEVEL", "INFO").upper(),
+        public_url=env.get("CHRONOS_PUBLIC_URL", "").strip().rstrip("/"),
+        mail_backend=mail_backend,
+        mail_from=env.get("CHRONOS_MAIL_FROM", "Chronos <no-reply@chronos.localhost>"),
+        resend_api_key=env.get("RESEND_API_KEY", ""),
+        resend_api_url=env.get("RESEND_API_URL", "https://api.resend.com").rstrip("/"),
+        mail_timeout_seconds=float(env.get("CHRONOS_MAIL_TIMEOUT_SECONDS", "10")),
+        dev_mailbox=_bool(env.get("CHRONOS_DEV_MAILBOX", "1" if mail_backend == "outbox" else "0")),
+        jobs_url=env.get("CHRONOS_JOBS_URL", "").strip(),
+        jobs_in_process=_bool(env.get("CHRONOS_JOBS_IN_PROCESS", "1")),
+        rate_limit_storage=env.get("CHRONOS_RATE_LIMIT_STORAGE", "memory://").strip(),
     )
 
 

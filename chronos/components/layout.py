@@ -91,17 +91,40 @@ def navbar(active: str, user_name: Var, role_label: Var, is_staff: Var) -> rx.Co
         nav_link("My transactions", "house", routes.PORTAL, active == "portal"),
         spacing="1",
     )
+    # Imported here: the state package imports components for its pages' helpers.
+    from chronos.state.session import SessionState
+
+    admin_link = rx.cond(
+        SessionState.is_admin,
+        nav_link("Admin", "shield", routes.ADMIN_USERS, active == "admin"),
+    )
     return rx.el.header(
         rx.flex(
             brand(),
-            rx.el.nav(rx.cond(is_staff, staff_links, portal_links), aria_label="Main"),
+            rx.el.nav(
+                rx.flex(rx.cond(is_staff, staff_links, portal_links), admin_link, spacing="1"),
+                aria_label="Main",
+            ),
             rx.spacer(),
             rx.flex(
-                rx.box(
-                    rx.text(user_name, size="2", weight="medium"),
-                    rx.text(role_label, size="1", color_scheme="gray"),
-                    display=["none", "none", "block"],
-                    text_align="right",
+                rx.link(
+                    rx.flex(
+                        rx.box(
+                            rx.text(user_name, size="2", weight="medium"),
+                            rx.text(role_label, size="1", color_scheme="gray"),
+                            display=["none", "none", "block"],
+                            text_align="right",
+                        ),
+                        rx.icon("circle_user_round", size=20),
+                        align="center",
+                        spacing="2",
+                    ),
+                    href=routes.ACCOUNT,
+                    underline="none",
+                    color_scheme="gray",
+                    high_contrast=True,
+                    aria_label="Your account",
+                    aria_current="page" if active == "account" else None,
                 ),
                 rx.color_mode.button(
                     variant="ghost", color_scheme="gray", aria_label="Toggle dark mode"

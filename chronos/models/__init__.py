@@ -1,5 +1,6 @@
 """SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
 
+from chronos.models.account import AccountToken, Invitation, SecurityEvent
 from chronos.models.base import (
     EXTERNAL_PARTICIPANT_ROLES,
     EXTERNAL_ROLES,
@@ -13,6 +14,7 @@ from chronos.models.base import (
     Stage,
     utcnow,
 )
+from chronos.models.email import EmailMessage
 from chronos.models.event import Event
 from chronos.models.key_date import KeyDate
 from chronos.models.organization import Organization
@@ -26,7 +28,10 @@ __all__ = [
     "LISTING_STAGES",
     "STAFF_PARTICIPANT_ROLES",
     "STAFF_ROLES",
+    "AccountToken",
+    "EmailMessage",
     "Event",
+    "Invitation",
     "KeyDate",
     "Organization",
     "Participant",
@@ -34,6 +39,7 @@ __all__ = [
     "Person",
     "PropertyType",
     "Role",
+    "SecurityEvent",
     "Side",
     "Stage",
     "Transaction",

@@ -21,10 +21,23 @@ class User(SQLModel, table=True):
     is_active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
+    # Set when the owner proved the address (verification link, accepted invitation) or an
+    # operator created the account; unverified accounts have limited access.
+    email_verified_at: datetime | None = None
+    password_changed_at: datetime | None = None
+    # Optional TOTP second factor: the secret (encrypted with the app key), when it was
+    # switched on, and the last time-step accepted (a code is never accepted twice).
+    totp_secret: str = Field(default="", max_length=255)
+    totp_enabled_at: datetime | None = None
+    totp_last_step: int | None = None
 
     @property
     def role_enum(self) -> Role:
         return Role(self.role)
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     @property
     def is_staff(self) -> bool:

@@ -32,6 +32,8 @@ class SessionState(rx.State):
     user_name: str = ""
     role_label: str = ""
     is_staff: bool = False
+    is_admin: bool = False
+    email_verified: bool = True
     signed_in: bool = False
 
     def _actor(self) -> User | None:
@@ -48,13 +50,16 @@ class SessionState(rx.State):
         self.user_name = user.full_name
         self.role_label = user.role_enum.label
         self.is_staff = user.is_staff
+        self.is_admin = user.role_enum is Role.ADMIN
+        self.email_verified = user.is_verified
         self.signed_in = True
         return user
 
     def _forget_user(self) -> None:
         self._user_id, self._role = None, ""
         self.user_name = self.role_label = ""
-        self.is_staff = self.signed_in = False
+        self.is_staff = self.is_admin = self.signed_in = False
+        self.email_verified = True
 
     def _gate(self, roles: frozenset[Role]) -> tuple[User | None, Any]:
         """(actor, None) when allowed; else (None, the redirect to return)."""

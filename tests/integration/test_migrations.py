@@ -67,7 +67,7 @@ def _pending_diff(url: str) -> list:
 
 def test_the_history_has_a_single_head() -> None:
     script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
-    assert script.get_heads() == ["0002"]
+    assert script.get_heads() == ["0003"]
 
 
 def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
