@@ -26,6 +26,10 @@ MODEL_TABLES = {
     "participants",
     "events",
     "key_dates",
+    "account_tokens",
+    "email_messages",
+    "invitations",
+    "security_events",
 }
 
 
