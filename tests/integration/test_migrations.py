@@ -79,7 +79,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0002"
+    assert _current_revision(empty_url) == "0003"
 
     migrate.downgrade(empty_url)
     assert _tables(empty_url) == {"alembic_version"}
@@ -87,7 +87,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0002"
+    assert _current_revision(empty_url) == "0003"
     assert _pending_diff(empty_url) == []
 
 
