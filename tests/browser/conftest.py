@@ -58,6 +58,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]
         )
     var_dir = tmp_path_factory.mktemp("app-var")
     port = _free_port()
+    base_url = f"http://localhost:{port}"
     env = {
         **os.environ,
         "CHRONOS_VAR_DIR": str(var_dir),
@@ -66,6 +67,9 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]
         "CHRONOS_DEMO_PASSWORD": "browser-demo-pass-2026",
         "REFLEX_USE_SYSTEM_BUN": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",
+        # Links in emails point at this server; mail is captured in the outbox.
+        "CHRONOS_PUBLIC_URL": base_url,
+        "CHRONOS_MAIL_BACKEND": "outbox",
     }
     subprocess.run(
         [sys.executable, "-m", "chronos.cli", "seed-demo", "--if-empty"],
@@ -96,7 +100,6 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    base_url = f"http://localhost:{port}"
     # Poll on IPv4: the server binds 0.0.0.0 and httpx does not fall back from ::1.
     probe_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
