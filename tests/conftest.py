@@ -32,7 +32,7 @@ from sqlmodel import Session, SQLModel
 
 import chronos.models  # noqa: F401  (registers every table)
 from chronos.db import make_engine
-from chronos.services import auth
+from chronos.services import auth, rate_limit
 from chronos.settings import get_settings
 from tests.factories import World, build_world
 
@@ -86,6 +86,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth, "pwd_context", FAST_PWD_CONTEXT)
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> Iterator[None]:
+    """Rate-limit counters are process-wide (memory storage): every test starts with none."""
+    rate_limit.reset_all()
+    yield
+    rate_limit.reset_all()
 
 
 @pytest.fixture
