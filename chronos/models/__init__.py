@@ -19,6 +19,7 @@ from chronos.models.event import Event
 from chronos.models.key_date import KeyDate
 from chronos.models.organization import Organization
 from chronos.models.person import Person
+from chronos.models.task import ChecklistTemplate, Task
 from chronos.models.transaction import Participant, Transaction
 from chronos.models.user import User, UserSession
 
@@ -29,6 +30,7 @@ __all__ = [
     "STAFF_PARTICIPANT_ROLES",
     "STAFF_ROLES",
     "AccountToken",
+    "ChecklistTemplate",
     "EmailMessage",
     "Event",
     "Invitation",
@@ -42,6 +44,7 @@ __all__ = [
     "SecurityEvent",
     "Side",
     "Stage",
+    "Task",
     "Transaction",
     "User",
     "UserSession",

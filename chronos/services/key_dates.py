@@ -42,7 +42,7 @@ from chronos.deadlines import (
     format_moment,
 )
 from chronos.models import KeyDate, Organization, Stage, Transaction, User, utcnow
-from chronos.services import access, timeline
+from chronos.services import access, tasks, timeline
 from chronos.services.errors import NotFound, ValidationFailed
 from chronos.services.validation import clean_text, parse_date
 
@@ -316,6 +316,7 @@ def apply_preset(
         },
     )
     db.flush()
+    tasks.sync_due_dates(db, txn)
     return rows
 
 
@@ -341,6 +342,7 @@ def recompute(db: Session, actor: User, txn: Transaction) -> list[KeyDateMove]:
             data={"moved": _moves_data(changes)},
         )
     db.flush()
+    tasks.sync_due_dates(db, txn)  # tasks counted from a date move with it
     return _moves(changes)
 
 
@@ -443,6 +445,7 @@ def override_key_date(
         },
     )
     db.flush()
+    tasks.sync_due_dates(db, txn)  # tasks counted from a date move with it
     return _moves(changes)
 
 

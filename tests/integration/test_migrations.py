@@ -30,6 +30,8 @@ MODEL_TABLES = {
     "email_messages",
     "invitations",
     "security_events",
+    "tasks",
+    "checklist_templates",
 }
 
 
@@ -71,7 +73,7 @@ def _pending_diff(url: str) -> list:
 
 def test_the_history_has_a_single_head() -> None:
     script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
-    assert script.get_heads() == ["0003"]
+    assert script.get_heads() == ["0004"]
 
 
 def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
@@ -79,7 +81,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0003"
+    assert _current_revision(empty_url) == "0004"
 
     migrate.downgrade(empty_url)
     assert _tables(empty_url) == {"alembic_version"}
@@ -87,7 +89,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0003"
+    assert _current_revision(empty_url) == "0004"
     assert _pending_diff(empty_url) == []
 
 
