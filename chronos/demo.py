@@ -47,11 +47,12 @@ from chronos.models import (
     Role,
     Side,
     Stage,
+    Task,
     Transaction,
     User,
     utcnow,
 )
-from chronos.services import auth, people, timeline
+from chronos.services import auth, people, tasks, timeline
 from chronos.services import transactions as txn_service
 from chronos.services.errors import Conflict
 
@@ -1084,6 +1085,7 @@ class _ServiceWriter:
         self.users: list[User] = []
         self.person_ids: list[int] = []
         self.counts = {"participants": 0, "events": 0}
+        self.started = utcnow()
 
     def write(self) -> Organization:
         db, plan = self.db, self.plan
@@ -1102,7 +1104,7 @@ class _ServiceWriter:
                 role=s.role,
                 password=password if s.login else secrets.token_urlsafe(18),
             )
-            user.created_at = s.created_at
+            user.created_at = user.email_verified_at = s.created_at
             self.users.append(user)
         admin = self.users[0]
         for p in plan.people:
@@ -1132,7 +1134,7 @@ class _ServiceWriter:
                     role=p.login_role,
                     password=password,
                 )
-                user.created_at = p.created_at
+                user.created_at = user.email_verified_at = p.created_at
         db.flush()
         for t in plan.txns:
             self._write_txn(t)
@@ -1204,7 +1206,8 @@ class _ServiceWriter:
         db.add(txn)
 
     def _stamp(self, txn_id: int, after_id: int, at: datetime) -> int:
-        """Back-date the Events the last service call recorded; return the newest id."""
+        """Back-date what the last service call recorded (Events, tasks it created or moved);
+        return the newest event id."""
         self.db.flush()
         events = self.db.exec(
             select(Event).where(Event.transaction_id == txn_id, col(Event.id) > after_id)
@@ -1212,6 +1215,13 @@ class _ServiceWriter:
         for e in events:
             e.created_at = at
             self.db.add(e)
+        for task in self.db.exec(
+            select(Task).where(Task.transaction_id == txn_id, col(Task.updated_at) >= self.started)
+        ).all():
+            if task.created_at >= self.started:
+                task.created_at = at
+            task.updated_at = at
+            self.db.add(task)
         self.counts["events"] += len(events)
         return max([after_id, *(e.id or 0 for e in events)])
 
@@ -1276,6 +1286,7 @@ class _BulkWriter:
                 "password_hash": login_hash if s.login else locked_hash,
                 "is_active": True,
                 "created_at": s.created_at,
+                "email_verified_at": s.created_at,
                 "last_login_at": None,
             }
             for s in plan.staff
@@ -1290,6 +1301,7 @@ class _BulkWriter:
                 "password_hash": login_hash,
                 "is_active": True,
                 "created_at": plan.people[i].created_at,
+                "email_verified_at": plan.people[i].created_at,
                 "last_login_at": None,
             }
             for i in login_people
@@ -1354,9 +1366,12 @@ class _BulkWriter:
             state["updated_at"] = t.actions[-1].at if t.actions else t.created_at
             txn_rows.append(state)
         txn_ids = self._insert(Transaction, txn_rows, ids=True)
+        templates = tasks.ensure_default_templates(db, org_id)
 
         part_rows: list[dict[str, Any]] = []
         event_rows: list[dict[str, Any]] = []
+        # Task rows name their participant by (-1 - index into part_rows) until ids exist.
+        task_rows: list[dict[str, Any]] = []
         for t, txn_id in zip(plan.txns, txn_ids, strict=True):
 
             def event(
@@ -1394,6 +1409,69 @@ class _BulkWriter:
                 "mls_number": t.mls_number,
                 "price_cents": t.price_cents,
             }
+            on_file: list[tasks.OnFile] = []
+            mine: list[dict[str, Any]] = []  # this file's task rows, in creation order
+
+            def checklist(
+                stage: Stage,
+                at: datetime,
+                actor: int,
+                txn_id: int = txn_id,
+                t: _TxnPlan = t,
+                current: dict[str, Any] = current,
+                on_file: list[tasks.OnFile] = on_file,
+                mine: list[dict[str, Any]] = mine,
+            ) -> None:
+                planned, used = tasks.plan_checklist(
+                    templates,
+                    side=t.side.value,
+                    property_type=t.property_type.value,
+                    stage=stage.value,
+                    owner_id=staff_ids[t.owner],
+                    on_file=on_file,
+                    days=tasks.anchor_days(current["effective_date"], current["closing_date"], {}),
+                    have={(r["template_id"], r["item_key"]) for r in mine},
+                )
+                for item in planned:
+                    mine.append(
+                        {
+                            "org_id": org_id,
+                            "transaction_id": txn_id,
+                            "title": item.title,
+                            "notes": item.notes,
+                            "status": tasks.OPEN,
+                            "assignee_user_id": item.assignee_user_id,
+                            "assignee_participant_id": item.assignee_participant_id,
+                            "due_date": item.due_date,
+                            "due_key": item.due_key,
+                            "due_offset_days": item.due_offset_days,
+                            "position": len(mine) + 1,
+                            "template_id": item.template_id,
+                            "item_key": item.item_key,
+                            "created_by_id": staff_ids[actor],
+                            "completed_at": None,
+                            "completed_by_id": None,
+                            "created_at": at,
+                            "updated_at": at,
+                        }
+                    )
+                if planned:
+                    summary, data = tasks.checklist_event(len(planned), used)
+                    event(at, actor, "checklist_applied", summary, data)
+
+            def move_due_dates(
+                at: datetime,
+                current: dict[str, Any] = current,
+                mine: list[dict[str, Any]] = mine,
+            ) -> None:
+                days = tasks.anchor_days(current["effective_date"], current["closing_date"], {})
+                for row in mine:
+                    if row["due_key"]:
+                        new = tasks.due_from(days, row["due_key"], row["due_offset_days"])
+                        if new != row["due_date"]:
+                            row["due_date"], row["updated_at"] = new, at
+
+            checklist(t.initial_stage, t.created_at, t.owner)
             for a in t.actions:
                 if a.kind == "participant":
                     assert a.role is not None
@@ -1404,6 +1482,11 @@ class _BulkWriter:
                     else:
                         assert a.staff is not None
                         pid, uid, name = None, staff_ids[a.staff], names[("s", a.staff)]
+                    on_file.append(
+                        tasks.OnFile(
+                            a.role.value, None if pid is None else -1 - len(part_rows), uid
+                        )
+                    )
                     part_rows.append(
                         {
                             "org_id": org_id,
@@ -1429,6 +1512,8 @@ class _BulkWriter:
                             current[key] = a.fields[key]
                     for kind, summary, data in change_events(changes):
                         event(a.at, a.actor, kind, summary, data)
+                    if "effective_date" in changes or "closing_date" in changes:
+                        move_due_dates(a.at)
                 else:
                     assert a.stage is not None
                     before: Stage = current["stage"]
@@ -1443,9 +1528,20 @@ class _BulkWriter:
                         {"from": before.value, "to": a.stage.value, "reason": a.reason},
                     )
                     current["stage"] = a.stage
-        self._insert(Participant, part_rows, ids=False)
+                    checklist(a.stage, a.at, a.actor)
+            task_rows.extend(mine)
+        part_ids = self._insert(Participant, part_rows, ids=True)
+        for row in task_rows:
+            marker = row["assignee_participant_id"]
+            if marker is not None:
+                row["assignee_participant_id"] = part_ids[-1 - marker]
         self._insert(Event, event_rows, ids=False)
-        self.counts = {"participants": len(part_rows), "events": len(event_rows)}
+        self._insert(Task, task_rows, ids=False)
+        self.counts = {
+            "participants": len(part_rows),
+            "events": len(event_rows),
+            "tasks": len(task_rows),
+        }
         return org
 
 

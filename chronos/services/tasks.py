@@ -255,7 +255,11 @@ def _format_day(day: date) -> str:
 def _due_rule(task: Task, key_labels: dict[str, str]) -> str:
     if not task.due_key:
         return ""
-    label = key_labels.get(task.due_key, task.due_key.replace("_", " "))
+    label = (
+        key_labels.get(task.due_key)
+        or ANCHOR_KEYS.get(task.due_key)
+        or task.due_key.replace("_", " ")
+    )
     n = task.due_offset_days
     if n == 0:
         return f"on {label}"
@@ -509,19 +513,30 @@ def today_view(
 # Changing
 
 
-def _key_day(db: Session, txn_id: int, key: str) -> date | None:
-    if not key:
-        return None
-    kd = db.exec(
-        select(KeyDate).where(KeyDate.transaction_id == txn_id, KeyDate.key == key)
-    ).first()
-    return kd.day if kd is not None else None
+# A task may count from the file's own dates even when no key-date preset is applied; a key
+# date with the same key (e.g. a "closing" key date that was overridden) takes precedence.
+ANCHOR_KEYS = {"effective_date": "Effective date", "closing": "Closing"}
 
 
-def _resolve_due(db: Session, task: Task) -> None:
+def anchor_days(
+    effective: date | None, closing: date | None, key_days: dict[str, date | None]
+) -> dict[str, date | None]:
+    return {"effective_date": effective, "closing": closing, **key_days}
+
+
+def _days(db: Session, txn: Transaction) -> dict[str, date | None]:
+    rows = db.exec(select(KeyDate).where(KeyDate.transaction_id == txn.id)).all()
+    return anchor_days(txn.effective_date, txn.closing_date, {kd.key: kd.day for kd in rows})
+
+
+def due_from(days: dict[str, date | None], key: str, offset: int) -> date | None:
+    day = days.get(key) if key else None
+    return day + timedelta(days=offset) if day else None
+
+
+def _resolve_due(db: Session, txn: Transaction, task: Task) -> None:
     if task.due_key:
-        day = _key_day(db, task.transaction_id, task.due_key)
-        task.due_date = day + timedelta(days=task.due_offset_days) if day else None
+        task.due_date = due_from(_days(db, txn), task.due_key, task.due_offset_days)
 
 
 def _parse_assignee(db: Session, txn: Transaction, raw: str) -> tuple[int | None, int | None]:
@@ -572,10 +587,15 @@ def _apply_fields(db: Session, txn: Transaction, task: Task, data: dict[str, Any
     if "due_key" in data or "due_date" in data or "due_offset_days" in data:
         due_key = str(data.get("due_key", task.due_key) or "").strip()
         if due_key:
-            known = db.exec(
-                select(KeyDate.key).where(KeyDate.transaction_id == txn.id, KeyDate.key == due_key)
-            ).first()
-            if known is None:
+            known = (
+                due_key in ANCHOR_KEYS
+                or db.exec(
+                    select(KeyDate.key).where(
+                        KeyDate.transaction_id == txn.id, KeyDate.key == due_key
+                    )
+                ).first()
+            )
+            if not known:
                 check.add("due_key", "Choose one of this transaction's key dates.")
             task.due_key = due_key
             task.due_offset_days = _parse_offset(data.get("due_offset_days", 0), check)
@@ -587,7 +607,7 @@ def _apply_fields(db: Session, txn: Transaction, task: Task, data: dict[str, Any
         task.assignee_user_id, task.assignee_participant_id = _parse_assignee(
             db, txn, str(data["assignee"] or "")
         )
-    _resolve_due(db, task)
+    _resolve_due(db, txn, task)
 
 
 def create_task(db: Session, actor: User, transaction_id: int, data: dict[str, Any]) -> Task:
@@ -751,18 +771,18 @@ def delete_task(db: Session, actor: User, task_id: int) -> None:
 
 
 def sync_due_dates(db: Session, txn: Transaction) -> int:
-    """Move every task counted from a key date to that date's current value. Returns how many
-    moved. Called by the key-date service in the same unit of work as the dates' change."""
-    days = {
-        kd.key: kd.day
-        for kd in db.exec(select(KeyDate).where(KeyDate.transaction_id == txn.id)).all()
-    }
+    """Move every task counted from a date to that date's current value; return how many moved.
+
+    Runs in the same unit of work as the change: the key-date service calls it after every
+    recompute or override, and the transaction service when the effective or closing date
+    changes.
+    """
+    days = _days(db, txn)
     moved = 0
     for task in db.exec(
         select(Task).where(Task.transaction_id == txn.id, Task.due_key != "")
     ).all():
-        day = days.get(task.due_key)
-        new = day + timedelta(days=task.due_offset_days) if day else None
+        new = due_from(days, task.due_key, task.due_offset_days)
         if new != task.due_date:
             task.due_date = new
             task.updated_at = utcnow()
@@ -795,33 +815,120 @@ def ensure_default_templates(db: Session, org_id: int) -> list[ChecklistTemplate
     return made
 
 
-def _matches(tpl: ChecklistTemplate, txn: Transaction, stage: str) -> bool:
+def matches(tpl: ChecklistTemplate, side: str, property_type: str, stage: str) -> bool:
     if not tpl.is_active or tpl.stage != stage:
         return False
-    if tpl.side != "any" and tpl.side != txn.side and txn.side != "dual":
+    if tpl.side not in ("any", side) and side != "dual":
         return False
-    return tpl.property_type in ("any", txn.property_type)
+    return tpl.property_type in ("any", property_type)
 
 
-def _assignee_for(
-    role: str, txn: Transaction, parts: Sequence[Participant]
+@dataclass(frozen=True)
+class OnFile:
+    """Someone on the file, as the checklist planner sees them."""
+
+    role: str
+    participant_id: int | None  # None for a staff login (assigned by user id)
+    user_id: int | None
+
+
+@dataclass(frozen=True)
+class PlannedTask:
+    template_id: int
+    item_key: str
+    title: str
+    notes: str
+    assignee_user_id: int | None
+    assignee_participant_id: int | None
+    due_key: str
+    due_offset_days: int
+    due_date: date | None
+
+
+def assignee_for(
+    role: str, owner_id: int, on_file: Sequence[OnFile]
 ) -> tuple[int | None, int | None]:
-    if role == "owner":
-        return txn.owner_id, None
-    for part in parts:
-        if part.role == role:
-            if part.person_id is None and part.user_id is not None:
-                return part.user_id, None
-            return None, part.id
-    return txn.owner_id, None  # nobody in that role yet: the agent holds it
+    if role != "owner":
+        for who in on_file:
+            if who.role == role:
+                return (
+                    (who.user_id, None)
+                    if who.participant_id is None
+                    else (None, who.participant_id)
+                )
+    return owner_id, None  # the agent, or nobody in that role yet: the agent holds it
+
+
+def plan_checklist(
+    templates: Sequence[ChecklistTemplate],
+    *,
+    side: str,
+    property_type: str,
+    stage: str,
+    owner_id: int,
+    on_file: Sequence[OnFile],
+    days: dict[str, date | None],
+    have: set[tuple[int | None, str | None]],
+) -> tuple[list[PlannedTask], list[ChecklistTemplate]]:
+    """The tasks ``stage`` adds to a file (pure: the service and the demo writer share it),
+    and the templates they come from. Items already on the file (``have``) are skipped."""
+    planned: list[PlannedTask] = []
+    used: list[ChecklistTemplate] = []
+    for tpl in templates:
+        if tpl.id is None or not matches(tpl, side, property_type, stage):
+            continue
+        before = len(planned)
+        for item in tpl.items:
+            key = str(item.get("key", ""))[:60]
+            if (tpl.id, key) in have:
+                continue
+            user_id, part_id = assignee_for(str(item.get("assignee", "owner")), owner_id, on_file)
+            due_key = str(item.get("due_key", "") or "")[:60]
+            offset = int(item.get("due_offset_days", 0) or 0)
+            planned.append(
+                PlannedTask(
+                    template_id=tpl.id,
+                    item_key=key,
+                    title=str(item.get("title", ""))[:200] or key,
+                    notes=str(item.get("notes", ""))[:2000],
+                    assignee_user_id=user_id,
+                    assignee_participant_id=part_id,
+                    due_key=due_key,
+                    due_offset_days=offset,
+                    due_date=due_from(days, due_key, offset),
+                )
+            )
+        if len(planned) > before:
+            used.append(tpl)
+    return planned, used
+
+
+def checklist_event(count: int, used: Sequence[ChecklistTemplate]) -> tuple[str, dict[str, Any]]:
+    summary = f"{count} task{'s' if count != 1 else ''} added from " + ", ".join(
+        t.name for t in used
+    )
+    return summary, {"template_ids": [t.id for t in used], "count": count}
+
+
+def on_file(db: Session, txn_id: int) -> list[OnFile]:
+    parts = db.exec(
+        select(Participant)
+        .where(Participant.transaction_id == txn_id)
+        .order_by(col(Participant.id))
+    ).all()
+    return [
+        OnFile(
+            p.role,
+            None if p.person_id is None and p.user_id is not None else p.id,
+            p.user_id,
+        )
+        for p in parts
+    ]
 
 
 def apply_checklists(db: Session, actor: User | None, txn: Transaction, stage: str) -> int:
     """Create the tasks of every template for ``stage`` that fits this file. Idempotent."""
     assert txn.id is not None
-    templates = [t for t in ensure_default_templates(db, txn.org_id) if _matches(t, txn, stage)]
-    if not templates:
-        return 0
     have = set(
         db.exec(
             select(Task.template_id, Task.item_key).where(
@@ -829,50 +936,42 @@ def apply_checklists(db: Session, actor: User | None, txn: Transaction, stage: s
             )
         ).all()
     )
-    parts = db.exec(
-        select(Participant)
-        .where(Participant.transaction_id == txn.id)
-        .order_by(col(Participant.id))
-    ).all()
+    planned, used = plan_checklist(
+        ensure_default_templates(db, txn.org_id),
+        side=txn.side,
+        property_type=txn.property_type,
+        stage=stage,
+        owner_id=txn.owner_id,
+        on_file=on_file(db, txn.id),
+        days=_days(db, txn),
+        have=have,
+    )
+    if not planned:
+        return 0
     last = db.exec(select(func.max(Task.position)).where(Task.transaction_id == txn.id)).one()
     position = int(last or 0)
-    created = 0
-    for tpl in templates:
-        for item in tpl.items:
-            key = str(item.get("key", ""))[:60]
-            if (tpl.id, key) in have:
-                continue
-            position += 1
-            user_id, part_id = _assignee_for(str(item.get("assignee", "owner")), txn, parts)
-            task = Task(
+    for i, item in enumerate(planned, start=1):
+        db.add(
+            Task(
                 org_id=txn.org_id,
                 transaction_id=txn.id,
-                title=str(item.get("title", ""))[:200] or key,
-                notes=str(item.get("notes", ""))[:2000],
-                assignee_user_id=user_id,
-                assignee_participant_id=part_id,
-                due_key=str(item.get("due_key", "") or "")[:60],
-                due_offset_days=int(item.get("due_offset_days", 0) or 0),
-                position=position,
-                template_id=tpl.id,
-                item_key=key,
+                title=item.title,
+                notes=item.notes,
+                assignee_user_id=item.assignee_user_id,
+                assignee_participant_id=item.assignee_participant_id,
+                due_key=item.due_key,
+                due_offset_days=item.due_offset_days,
+                due_date=item.due_date,
+                position=position + i,
+                template_id=item.template_id,
+                item_key=item.item_key,
                 created_by_id=actor.id if actor else None,
             )
-            _resolve_due(db, task)
-            db.add(task)
-            created += 1
-    if created:
-        db.flush()
-        timeline.record(
-            db,
-            actor=actor,
-            txn=txn,
-            kind="checklist_applied",
-            summary=f"{created} task{'s' if created != 1 else ''} added from "
-            + ", ".join(t.name for t in templates),
-            data={"template_ids": [t.id for t in templates], "count": created},
         )
-    return created
+    db.flush()
+    summary, data = checklist_event(len(planned), used)
+    timeline.record(db, actor=actor, txn=txn, kind="checklist_applied", summary=summary, data=data)
+    return len(planned)
 
 
 def any_tasks(db: Session, txn_id: int) -> bool:

@@ -26,7 +26,7 @@ from chronos.models import (
     User,
     utcnow,
 )
-from chronos.services import access, key_dates, timeline
+from chronos.services import access, key_dates, tasks, timeline
 from chronos.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from chronos.services.pagination import Page, clamp_page
 from chronos.services.validation import (
@@ -277,6 +277,8 @@ def create_transaction(db: Session, actor: User, data: dict[str, Any]) -> Transa
     if preset:
         assert txn.id is not None
         key_dates.apply_preset(db, actor, txn.id, preset, error_field="deadline_preset")
+    # After the dates and the first client: the checklist's due dates and assignees use them.
+    tasks.apply_checklists(db, actor, txn, txn.stage)
     db.flush()
     return txn
 
@@ -304,6 +306,7 @@ def update_transaction(
         timeline.record(db, actor=actor, txn=txn, kind=kind, summary=summary, data=data)
     if any(k in DATE_FIELDS for k in changes):
         key_dates.recompute(db, actor, txn)
+        tasks.sync_due_dates(db, txn)  # also tasks counted from the file's own dates
     db.flush()
     return txn
 
@@ -373,6 +376,7 @@ def change_stage(
         summary=summary,
         data={"from": current.value, "to": target.value, "reason": reason},
     )
+    tasks.apply_checklists(db, actor, txn, target.value)
     db.flush()
     return txn
 

@@ -260,7 +260,11 @@ def test_agent_creates_and_moves_a_transaction_through_the_api(api: dict[str, An
     )
     assert r.status_code == 409
     events = client.get(f"/api/v1/transactions/{created['id']}/events").json()
-    assert [e["kind"] for e in events["items"]] == ["stage_changed", "transaction_created"]
+    assert [e["kind"] for e in events["items"]] == [
+        "checklist_applied",  # the listing checklist, applied once by the one move
+        "stage_changed",
+        "transaction_created",
+    ]
 
 
 def test_invalid_input_gets_field_errors_and_saves_nothing(api: dict[str, Any]) -> None:

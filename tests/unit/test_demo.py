@@ -18,12 +18,14 @@ from chronos import demo
 from chronos.db import make_engine, session_scope
 from chronos.models import (
     LISTING_STAGES,
+    ChecklistTemplate,
     Event,
     Organization,
     Participant,
     Person,
     Side,
     Stage,
+    Task,
     Transaction,
     User,
 )
@@ -87,6 +89,8 @@ def _fingerprint(engine: Engine, org_id: int) -> str:
             (Transaction, ()),
             (Participant, ()),
             (Event, ()),
+            (ChecklistTemplate, ("created_at", "updated_at")),  # made "now" on both paths
+            (Task, ()),
         ]
         digest.update(json.dumps(org.model_dump(), default=str, sort_keys=True).encode())
         for model, skip in tables:

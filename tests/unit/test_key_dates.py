@@ -134,7 +134,8 @@ def test_create_transaction_can_apply_a_preset(db: Session, world: World) -> Non
     assert stored["inspection"] == date(2025, 6, 12)
     assert stored["closing"] == date(2025, 7, 3)
     assert stored["final_walkthrough"] == date(2025, 7, 2)
-    assert event_kinds(db, txn.id)[-1] == "key_dates_applied"
+    # The dates first, then the stage's checklist (whose due dates count from them).
+    assert event_kinds(db, txn.id)[-2:] == ["key_dates_applied", "checklist_applied"]
 
 
 def test_create_transaction_refuses_an_unknown_preset(db: Session, world: World) -> None:

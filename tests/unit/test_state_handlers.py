@@ -209,7 +209,8 @@ def test_the_stage_handler_moves_the_deal_for_its_agent(engine: Engine, ui: Worl
     call(TransactionState.apply_stage, state)
     assert state.stage_error == ""
     assert _stage_of(engine, ui.deal.id) == "clear_to_close"
-    assert state.events[0].kind == "stage_changed"
+    # Newest first: the clear-to-close checklist the move applied, then the move itself.
+    assert [e.kind for e in state.events[:2]] == ["checklist_applied", "stage_changed"]
 
 
 @pytest.mark.parametrize("who", ["client", "attorney", "agent2", "outsider_agent"])

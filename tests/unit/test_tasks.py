@@ -19,6 +19,14 @@ from tests.factories import World, event_kinds
 TODAY = date(2024, 1, 20)
 
 
+@pytest.fixture(autouse=True)
+def blank_files(db: Session, world: World) -> None:
+    """The persona files got their stage checklists when created; start each test without."""
+    for task in db.exec(select(Task)).all():
+        db.delete(task)
+    db.commit()
+
+
 def _participant(db: Session, world: World, user: User) -> Participant:
     part = db.exec(
         select(Participant).where(
@@ -218,7 +226,8 @@ def test_checklists_apply_once_per_file_and_assign_by_role(db: Session, world: W
     summit = db.exec(
         select(ChecklistTemplate).where(ChecklistTemplate.org_id == world.summit.id)
     ).all()
-    assert len(harbor) == len(tasks.DEFAULT_CHECKLISTS) and summit == []
+    assert len(harbor) == len(summit) == len(tasks.DEFAULT_CHECKLISTS)
+    assert not {t.id for t in harbor} & {t.id for t in summit}
 
 
 def test_today_view_spans_the_actors_files_only(db: Session, world: World):
@@ -242,3 +251,38 @@ def test_today_view_spans_the_actors_files_only(db: Session, world: World):
     assert tasks.today_view(db, world.outsider_admin, today=TODAY).due_today_total == 0
     # A client's today holds only what is theirs to do.
     assert tasks.today_view(db, world.client, today=TODAY).due_today_total == 0
+
+
+def test_tasks_can_count_from_the_files_own_dates_without_a_preset(db: Session, world: World):
+    task = _task(db, world, due_key="closing", due_offset_days="-3")
+    assert task.due_date == date(2024, 2, 17)  # closing Tue 20 Feb 2024
+    transactions.update_transaction(
+        db, world.agent, world.deal.id or 0, {"closing_date": "2024-02-27"}
+    )
+    db.commit()
+    db.refresh(task)
+    assert task.due_date == date(2024, 2, 24)
+    row = tasks.list_tasks(db, world.agent, world.deal.id or 0, today=TODAY)[0]
+    assert row.due_rule == "3 days before Closing"
+
+
+def test_a_new_file_gets_its_stage_checklist_and_later_stages_add_theirs(db: Session, world: World):
+    txn = transactions.create_transaction(
+        db,
+        world.agent,
+        {"side": "seller", "stage": "active_listing", "street": "5 Dune Rd", "city": "Wells"},
+    )
+    db.commit()
+    titles = {r.title for r in tasks.list_tasks(db, world.agent, txn.id or 0)}
+    assert "Enter the listing in the MLS" in titles
+    assert "Send the executed contract to title" not in titles
+    transactions.change_stage(db, world.agent, txn.id or 0, "under_contract")
+    db.commit()
+    titles = {r.title for r in tasks.list_tasks(db, world.agent, txn.id or 0)}
+    assert "Send the executed contract to title" in titles
+    # Back and forth does not duplicate anything.
+    transactions.change_stage(db, world.agent, txn.id or 0, "active_listing")
+    transactions.change_stage(db, world.agent, txn.id or 0, "under_contract")
+    db.commit()
+    all_titles = [r.title for r in tasks.list_tasks(db, world.agent, txn.id or 0, show="all")]
+    assert len(all_titles) == len(set(all_titles))

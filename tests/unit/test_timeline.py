@@ -15,9 +15,11 @@ def test_events_are_listed_newest_first_with_actor_names(db: Session, world: Wor
     transactions.change_stage(db, world.coordinator, world.deal.id, "clear_to_close")
     page = timeline.list_events(db, world.agent, world.deal.id, page_size=100)
     assert [e.kind for e in page.items] == list(reversed(event_kinds(db, world.deal.id)))
-    newest = page.items[0]
-    assert (newest.kind, newest.actor_name) == ("stage_changed", "Cody Coordinator")
-    assert newest.summary == "Stage changed: Under contract → Clear to close"
+    newest, moved = page.items[0], page.items[1]
+    assert (newest.kind, newest.actor_name) == ("checklist_applied", "Cody Coordinator")
+    assert newest.summary == "3 tasks added from Clear to close"
+    assert (moved.kind, moved.actor_name) == ("stage_changed", "Cody Coordinator")
+    assert moved.summary == "Stage changed: Under contract → Clear to close"
     assert page.items[-1].actor_name == "Alice Agent"
 
 
@@ -38,10 +40,11 @@ def test_event_times_are_iso_8601_in_utc(db: Session, world: World) -> None:
 
 def test_the_timeline_pages(db: Session, world: World) -> None:
     total = len(event_kinds(db, world.deal.id))
-    assert total == 7  # created + coordinator, client, attorney, lender, seller, inspector
-    first = timeline.list_events(db, world.agent, world.deal.id, page=1, page_size=4)
-    second = timeline.list_events(db, world.agent, world.deal.id, page=2, page_size=4)
-    assert (first.total, first.pages, len(first.items), len(second.items)) == (7, 2, 4, 3)
+    # created + its checklist + coordinator, client, attorney, lender, seller, inspector
+    assert total == 8
+    first = timeline.list_events(db, world.agent, world.deal.id, page=1, page_size=5)
+    second = timeline.list_events(db, world.agent, world.deal.id, page=2, page_size=5)
+    assert (first.total, first.pages, len(first.items), len(second.items)) == (8, 2, 5, 3)
     assert not {e.id for e in first.items} & {e.id for e in second.items}
 
 

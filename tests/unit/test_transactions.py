@@ -52,7 +52,11 @@ def test_creating_with_a_client_adds_a_normalised_contact_and_a_participant_even
         client_email="  Wendy.W@Example.ORG ",
         client_phone="(617) 253-1000",
     )
-    assert event_kinds(db, txn.id) == ["transaction_created", "participant_added"]
+    assert event_kinds(db, txn.id) == [
+        "transaction_created",
+        "participant_added",
+        "checklist_applied",
+    ]
     part = db.exec(select(Participant).where(Participant.transaction_id == txn.id)).one()
     person = db.get(Person, part.person_id)
     assert part.role == "buyer"
@@ -81,7 +85,11 @@ def test_a_coordinator_creating_for_an_agent_is_put_on_the_file(db: Session, wor
     assert txn.owner_id == world.agent2.id
     part = db.exec(select(Participant).where(Participant.transaction_id == txn.id)).one()
     assert (part.user_id, part.role) == (world.coordinator.id, "coordinator")
-    assert event_kinds(db, txn.id) == ["transaction_created", "participant_added"]
+    assert event_kinds(db, txn.id) == [
+        "transaction_created",
+        "participant_added",
+        "checklist_applied",
+    ]
 
 
 def test_agents_create_transactions_only_for_themselves(db: Session, world: World) -> None:
