@@ -6,6 +6,8 @@ from chronos.models import Role
 
 SIGN_IN = "/sign-in"
 PIPELINE = "/pipeline"
+TODAY = "/today"
+CALENDAR = "/calendar"
 NEW_TRANSACTION = "/transactions/new"
 PEOPLE = "/people"
 PORTAL = "/portal"

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from chronos.deadlines import (
@@ -555,3 +556,74 @@ def list_key_dates(
             )
         )
     return out
+
+
+@dataclass
+class DeadlineRow:
+    transaction_id: int
+    address: str
+    key: str
+    label: str
+    date: str  # ISO
+    date_label: str
+    days_label: str
+    passed: bool
+    due_soon: bool
+
+
+def upcoming_deadlines(
+    db: Session,
+    actor: User,
+    *,
+    today: date | None = None,
+    back_days: int = 3,
+    ahead_days: int = 7,
+    limit: int = 100,
+) -> tuple[list[DeadlineRow], int]:
+    """Key dates of the actor's open files from ``back_days`` ago to ``ahead_days`` ahead,
+    soonest first, and how many there are. Outside parties see only the shared ones."""
+    actor = access.require_active(actor)
+    if today is None:
+        org = db.get(Organization, actor.org_id)
+        today = datetime.now(ZoneInfo(org.timezone if org else "America/New_York")).date()
+    day = func.coalesce(col(KeyDate.override_date), col(KeyDate.computed_date))
+    conditions: list[Any] = [
+        KeyDate.org_id == actor.org_id,
+        access.visible_transactions(actor),
+        col(Transaction.stage).not_in([Stage.CLOSED.value, Stage.CANCELLED.value]),
+        day >= today - timedelta(days=back_days),
+        day <= today + timedelta(days=ahead_days),
+    ]
+    if not actor.is_staff:
+        conditions.append(col(KeyDate.shared_with_parties).is_(True))
+    joined = select(KeyDate, Transaction).join(
+        Transaction, col(Transaction.id) == KeyDate.transaction_id
+    )
+    total = db.exec(
+        select(func.count())
+        .select_from(KeyDate)
+        .join(Transaction, col(Transaction.id) == KeyDate.transaction_id)
+        .where(*conditions)
+    ).one()
+    rows = db.exec(
+        joined.where(*conditions).order_by(day, col(KeyDate.transaction_id)).limit(limit)
+    ).all()
+    out = []
+    for kd, txn in rows:
+        d = kd.day
+        assert d is not None and txn.id is not None
+        days = (d - today).days
+        out.append(
+            DeadlineRow(
+                transaction_id=txn.id,
+                address=txn.address,
+                key=kd.key,
+                label=kd.label,
+                date=d.isoformat(),
+                date_label=format_moment(d, None),
+                days_label=_days_label(days),
+                passed=days < 0,
+                due_soon=0 <= days <= DUE_SOON_DAYS,
+            )
+        )
+    return out, int(total)

@@ -639,7 +639,10 @@ def _get_task(db: Session, actor: User, task_id: int) -> tuple[Task, Transaction
     task = db.get(Task, task_id)
     if task is None or task.org_id != actor.org_id:
         raise NotFound("Task not found.")
-    txn = access.get_visible_transaction(db, actor, task.transaction_id)
+    try:
+        txn = access.get_visible_transaction(db, actor, task.transaction_id)
+    except NotFound:
+        raise NotFound("Task not found.") from None
     if not actor.is_staff:
         mine = _my_participant_ids(db, actor, [txn.id or 0])
         if task.assignee_participant_id not in mine:

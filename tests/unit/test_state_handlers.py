@@ -6,7 +6,6 @@ would carry (the session cookie header, the page's route params) and calls the h
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -34,13 +33,6 @@ STAFF_PAGES: list[tuple[Any, str, str]] = [
     (NewTransactionState, "/transactions/new", "ready"),
     (PeopleState, "/people", "rows"),
 ]
-
-
-@pytest.fixture
-def ui(engine: Engine, world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    """Point the app's own session_scope() at the test database that holds the personas."""
-    monkeypatch.setattr(chronos_db, "get_engine", lambda: engine)
-    yield world
 
 
 def _token(engine: Engine, user: User) -> str:
