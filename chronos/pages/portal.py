@@ -14,6 +14,7 @@ import reflex as rx
 
 from chronos import routes
 from chronos.components.layout import app_shell
+from chronos.components.tasks import task_row
 from chronos.components.timeline import timeline_list
 from chronos.components.ui import (
     empty_state,
@@ -26,7 +27,7 @@ from chronos.components.ui import (
 from chronos.db import session_scope
 from chronos.models import Stage
 from chronos.pages.registry import page
-from chronos.services import key_dates, timeline, transactions
+from chronos.services import key_dates, tasks, timeline, transactions
 from chronos.services.errors import ChronosError, NotFound
 from chronos.services.key_dates import KeyDateRow
 from chronos.services.timeline import EventRow
@@ -106,6 +107,94 @@ def portal_key_dates(rows: list[KeyDateRow], *, open_stage: bool) -> list[Portal
         )
         for r in rows
     ]
+
+
+@dataclass
+class PortalTask:
+    """One of the viewer's own tasks (the service only returns theirs)."""
+
+    id: int
+    title: str
+    notes: str
+    status: str
+    due_date: str
+    due_label: str
+    due_rule: str
+    state: str
+    state_label: str
+    assignee_label: str
+    can_complete: bool
+
+
+def portal_tasks(rows: list[tasks.TaskRow]) -> list[PortalTask]:
+    return [
+        PortalTask(
+            id=r.id,
+            title=r.title,
+            notes=r.notes,
+            status=r.status,
+            due_date=r.due_date,
+            due_label=r.due_label,
+            due_rule=r.due_rule,
+            state=r.state,
+            state_label=r.state_label,
+            assignee_label="",
+            can_complete=r.can_complete,
+        )
+        for r in rows
+    ]
+
+
+@dataclass
+class Milestone:
+    label: str
+    state: str  # done | current | upcoming | cancelled
+
+
+BUYER_PATH = (Stage.UNDER_CONTRACT, Stage.CLEAR_TO_CLOSE, Stage.CLOSED)
+SELLER_PATH = (
+    Stage.PRE_LISTING,
+    Stage.ACTIVE_LISTING,
+    Stage.UNDER_CONTRACT,
+    Stage.CLEAR_TO_CLOSE,
+    Stage.CLOSED,
+)
+
+
+def milestones(stage: str, side: str) -> list[Milestone]:
+    """The stages of this kind of deal, each done, current or still to come."""
+    path = BUYER_PATH if side == "buyer" else SELLER_PATH
+    current = Stage(stage)
+    if current is Stage.CANCELLED:
+        return [Milestone(s.label, "upcoming") for s in path] + [
+            Milestone(Stage.CANCELLED.label, "cancelled")
+        ]
+    index = path.index(current) if current in path else 0
+    return [
+        Milestone(
+            s.label,
+            "done"
+            if i < index or current is Stage.CLOSED
+            else "current"
+            if i == index
+            else "upcoming",
+        )
+        for i, s in enumerate(path)
+    ]
+
+
+def next_step(todos: list[PortalTask], dates: list[PortalKeyDate]) -> str:
+    """One sentence: the viewer's most pressing open task, else the next key date."""
+    open_items = [t for t in todos if t.status == "open"]
+    if open_items:
+        first = open_items[0]
+        when = f", due {first.due_label}" if first.due_date else ""
+        return f"Your next step: {first.title}{when}."
+    upcoming = [d for d in dates if d.when and not d.overdue and not d.when.endswith("ago")]
+    if upcoming:
+        d = upcoming[0]
+        return f"Coming up: {d.label}, {d.date_label} ({d.when}). Nothing is needed from you right now."
+    return "Nothing is needed from you right now."
 
 
 @dataclass
@@ -331,6 +420,11 @@ class PortalDealState(SessionState):
     deal: PortalDeal = _blank_deal()
     people: list[PortalPerson] = []
     key_dates: list[PortalKeyDate] = []
+    todos: list[PortalTask] = []
+    done_count: int = 0
+    milestones: list[Milestone] = []
+    next_step: str = ""
+    task_error: str = ""
     events: list[EventRow] = []
     events_page: int = 1
     events_more: bool = False
@@ -343,7 +437,8 @@ class PortalDealState(SessionState):
     def _clear(self) -> None:
         self._txn_id = 0
         self.deal, self.people, self.events = _blank_deal(), [], []
-        self.key_dates = []
+        self.key_dates, self.todos, self.milestones = [], [], []
+        self.done_count, self.next_step, self.task_error = 0, "", ""
         self.events_page, self.events_more, self.events_loading = 1, False, False
         self.found = self.not_found = False
         self.error = ""
@@ -361,10 +456,16 @@ class PortalDealState(SessionState):
             with session_scope() as db:
                 detail = transactions.get_transaction(db, user, txn_id)
                 shared_dates = key_dates.list_key_dates(db, user, txn_id)
+                mine = tasks.list_tasks(db, user, txn_id, show="all")
                 events = timeline.list_events(db, user, txn_id, page=1, page_size=EVENTS_PAGE_SIZE)
             self._txn_id = txn_id
             self.deal = deal_for(detail)
             self.key_dates = portal_key_dates(shared_dates, open_stage=Stage(detail.stage).is_open)
+            self._set_tasks(mine)
+            self.milestones = milestones(detail.stage, detail.side)
+            self.next_step = (
+                next_step(self.todos, self.key_dates) if Stage(detail.stage).is_open else ""
+            )
             self.people = people_for(detail, user.id or 0)
             self.events = events.items
             self.events_page, self.events_more = events.page, events.page < events.pages
@@ -376,6 +477,37 @@ class PortalDealState(SessionState):
             self._clear()
             self.error = exc.message
         self.loading = False
+        return None
+
+    def _set_tasks(self, rows: list[tasks.TaskRow]) -> None:
+        todos = portal_tasks(rows)
+        self.todos = [t for t in todos if t.status == "open"] + [
+            t for t in todos if t.status != "open"
+        ]
+        self.done_count = sum(1 for t in todos if t.status != "open")
+
+    @rx.event
+    def toggle_task(self, task_id: int, status: str):  # type: ignore[no-untyped-def]
+        """Tick one of your own tasks off (or reopen it)."""
+        user, redirect = self._gate(EXTERNAL)
+        if user is None:
+            self._clear()
+            return redirect
+        if not self.found or not self._txn_id:
+            return None
+        target = tasks.OPEN if status == tasks.DONE else tasks.DONE
+        try:
+            with session_scope() as db:
+                tasks.set_status(db, user, int(task_id), target, expected=status)
+            with session_scope() as db:
+                mine = tasks.list_tasks(db, user, self._txn_id, show="all")
+            self._set_tasks(mine)
+            self.next_step = next_step(self.todos, self.key_dates)
+            self.task_error = ""
+        except NotFound:
+            self.task_error = "That task is no longer yours, or was removed. Reload the page."
+        except ChronosError as exc:
+            self.task_error = exc.message
         return None
 
     @rx.event
@@ -433,18 +565,91 @@ def _date_row(label: str, value: rx.Var, extra: rx.Var | str = "") -> rx.Compone
     )
 
 
+MILESTONE_ICONS = {
+    "done": ("circle_check_big", "grass"),
+    "current": ("circle_dot", "indigo"),
+    "upcoming": ("circle", "gray"),
+    "cancelled": ("circle_x", "red"),
+}
+
+
+def _milestone(m: Milestone) -> rx.Component:
+    return rx.flex(
+        rx.match(
+            m.state,
+            *[
+                (key, rx.icon(icon, size=18, color=rx.color(color, 9)))  # type: ignore[arg-type]
+                for key, (icon, color) in MILESTONE_ICONS.items()
+            ],
+            rx.icon("circle", size=18),
+        ),
+        rx.text(
+            m.label,
+            size="2",
+            weight=rx.cond(m.state == "current", "bold", "regular"),
+            color=rx.cond(m.state == "upcoming", rx.color("gray", 10), "inherit"),
+        ),
+        align="center",
+        spacing="2",
+        aria_current=rx.cond(m.state == "current", "step", None),
+    )
+
+
 def _status() -> rx.Component:
     d = PortalDealState.deal
     return rx.card(
         rx.flex(
             stage_badge(d.stage, d.stage_label),
             rx.text(d.stage_line, size="3"),
+            rx.el.ol(
+                rx.foreach(PortalDealState.milestones, lambda m: rx.el.li(_milestone(m))),
+                aria_label="Progress",
+                style={
+                    "display": "flex",
+                    "flexWrap": "wrap",
+                    "gap": "8px 16px",
+                    "listStyle": "none",
+                    "padding": 0,
+                    "margin": 0,
+                },
+            ),
+            rx.cond(
+                PortalDealState.next_step,
+                rx.callout(
+                    PortalDealState.next_step,
+                    icon="footprints",
+                    color_scheme="indigo",
+                    width="100%",
+                ),
+            ),
             direction="column",
-            spacing="2",
+            spacing="3",
             align="start",
         ),
         size="2",
         width="100%",
+    )
+
+
+def _todos() -> rx.Component:
+    return _section(
+        "What we need from you",
+        rx.cond(PortalDealState.task_error, error_callout(PortalDealState.task_error)),
+        rx.cond(
+            PortalDealState.todos.length() == 0,
+            rx.text(
+                "Nothing right now. Your agent will add anything they need from you here.",
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.box(
+                rx.foreach(
+                    PortalDealState.todos,
+                    lambda t: task_row(t, PortalDealState.toggle_task(t.id, t.status)),
+                ),
+                width="100%",
+            ),
+        ),
     )
 
 
@@ -580,6 +785,7 @@ def _deal_view() -> rx.Component:
     return rx.flex(
         rx.heading(PortalDealState.deal.address, size="6", as_="h1"),
         _status(),
+        _todos(),
         _dates(),
         _people(),
         _timeline(),

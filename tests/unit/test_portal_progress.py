@@ -1,0 +1,113 @@
+"""The portal's progress view: milestones, the next step, and the viewer's own tasks."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from chronos.models import Participant, Task, User
+from chronos.pages.portal import PortalDealState, milestones
+from chronos.services import tasks
+from tests.factories import World
+from tests.unit.test_state_handlers import call, make_state
+
+
+def _part(db: Session, world: World, user: User) -> Participant:
+    part = db.exec(
+        select(Participant).where(
+            Participant.transaction_id == world.deal.id, Participant.user_id == user.id
+        )
+    ).first()
+    assert part is not None
+    return part
+
+
+def _deal_state(engine: Engine, world: World, user: User):  # type: ignore[no-untyped-def]
+    state = make_state(
+        PortalDealState, engine, user, "/portal/[txn_id]", {"txn_id": str(world.deal.id)}
+    )
+    call(PortalDealState.load, state)
+    return state
+
+
+@pytest.fixture
+def chores(db: Session, ui: World) -> dict[str, Task]:
+    for t in db.exec(select(Task)).all():  # the files' own checklists: start clean
+        db.delete(t)
+    db.commit()
+    out = {}
+    for name, user in (("client", ui.client), ("lender", ui.lender)):
+        out[name] = tasks.create_task(
+            db,
+            ui.agent,
+            ui.deal.id or 0,
+            {
+                "title": f"Task for {name}",
+                "assignee": f"p:{_part(db, ui, user).id}",
+                "due_date": "2030-01-15",
+            },
+        )
+    out["agent"] = tasks.create_task(
+        db, ui.agent, ui.deal.id or 0, {"title": "Agent only", "assignee": f"u:{ui.agent.id}"}
+    )
+    db.commit()
+    return out
+
+
+def test_the_client_sees_their_next_step_and_only_their_tasks(
+    engine: Engine, ui: World, chores: dict[str, Task]
+) -> None:
+    state = _deal_state(engine, ui, ui.client)
+    assert [t.title for t in state.todos] == ["Task for client"]
+    assert state.next_step == "Your next step: Task for client, due Tue 15 Jan 2030."
+    assert [(m.label, m.state) for m in state.milestones] == [
+        ("Under contract", "current"),
+        ("Clear to close", "upcoming"),
+        ("Closed", "upcoming"),
+    ]
+
+
+def test_the_client_ticks_off_their_task(
+    db: Session, engine: Engine, ui: World, chores: dict[str, Task]
+) -> None:
+    state = _deal_state(engine, ui, ui.client)
+    call(PortalDealState.toggle_task, state, chores["client"].id, "open")
+    assert state.task_error == ""
+    assert state.todos[0].status == "done"
+    assert state.next_step == "Nothing is needed from you right now."
+    db.expire_all()
+    assert db.get(Task, chores["client"].id).status == "done"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("target", ["lender", "agent"])
+def test_a_client_cannot_tick_anyone_elses_task(
+    db: Session, engine: Engine, ui: World, chores: dict[str, Task], target: str
+) -> None:
+    state = _deal_state(engine, ui, ui.client)
+    call(PortalDealState.toggle_task, state, chores[target].id, "open")
+    assert "no longer yours" in state.task_error
+    assert [t.title for t in state.todos] == ["Task for client"]
+    db.expire_all()
+    assert db.get(Task, chores[target].id).status == "open"  # type: ignore[union-attr]
+
+
+def test_a_client_of_another_file_loads_nothing(
+    engine: Engine, ui: World, chores: dict[str, Task]
+) -> None:
+    state = _deal_state(engine, ui, ui.client2)
+    assert state.not_found and state.todos == [] and state.next_step == ""
+    call(PortalDealState.toggle_task, state, chores["client"].id, "open")
+    assert state.todos == []
+
+
+def test_milestones_follow_the_side_and_the_stage() -> None:
+    assert [m.state for m in milestones("active_listing", "seller")] == [
+        "done",
+        "current",
+        "upcoming",
+        "upcoming",
+        "upcoming",
+    ]
+    assert {m.state for m in milestones("closed", "buyer")} == {"done"}
+    assert milestones("cancelled", "buyer")[-1].state == "cancelled"
