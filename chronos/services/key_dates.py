@@ -571,6 +571,99 @@ class DeadlineRow:
     due_soon: bool
 
 
+def _org_today(db: Session, actor: User) -> date:
+    org = db.get(Organization, actor.org_id)
+    return datetime.now(ZoneInfo(org.timezone if org else "America/New_York")).date()
+
+
+def deadlines_between(
+    db: Session,
+    actor: User,
+    start: date,
+    end: date,
+    *,
+    today: date | None = None,
+    limit: int = 500,
+) -> tuple[list[DeadlineRow], int]:
+    """Key dates from ``start`` to ``end`` (inclusive) on the actor's open files, soonest
+    first, and how many there are in all. Outside parties see only the shared ones.
+
+    A file without a "closing" key date still shows its closing date: agents enter that date
+    on every file, presets or not.
+    """
+    actor = access.require_active(actor)
+    today = today or _org_today(db, actor)
+    if end < start:
+        raise ValidationFailed({"end": "The end date is before the start date."})
+    if (end - start).days > 400:
+        raise ValidationFailed({"end": "Ask for at most about a year at a time."})
+    day = func.coalesce(col(KeyDate.override_date), col(KeyDate.computed_date))
+    open_files = [
+        access.visible_transactions(actor),
+        col(Transaction.stage).not_in([Stage.CLOSED.value, Stage.CANCELLED.value]),
+    ]
+    kd_where: list[Any] = [KeyDate.org_id == actor.org_id, *open_files, day >= start, day <= end]
+    if not actor.is_staff:
+        kd_where.append(col(KeyDate.shared_with_parties).is_(True))
+    has_closing_row = (
+        select(KeyDate.id)
+        .where(KeyDate.transaction_id == Transaction.id, KeyDate.key == "closing")
+        .exists()
+    )
+    txn_where: list[Any] = [
+        Transaction.org_id == actor.org_id,
+        *open_files,
+        col(Transaction.closing_date) >= start,
+        col(Transaction.closing_date) <= end,
+        ~has_closing_row,
+    ]
+    kd_total = db.exec(
+        select(func.count())
+        .select_from(KeyDate)
+        .join(Transaction, col(Transaction.id) == KeyDate.transaction_id)
+        .where(*kd_where)
+    ).one()
+    txn_total = db.exec(select(func.count()).select_from(Transaction).where(*txn_where)).one()
+    kd_rows = db.exec(
+        select(KeyDate, Transaction)
+        .join(Transaction, col(Transaction.id) == KeyDate.transaction_id)
+        .where(*kd_where)
+        .order_by(day, col(KeyDate.transaction_id))
+        .limit(limit)
+    ).all()
+    closings = db.exec(
+        select(Transaction)
+        .where(*txn_where)
+        .order_by(col(Transaction.closing_date), col(Transaction.id))
+        .limit(limit)
+    ).all()
+    items: list[tuple[date, int, str, str, str]] = []
+    for kd, txn in kd_rows:
+        assert kd.day is not None and txn.id is not None
+        items.append((kd.day, txn.id, txn.address, kd.key, kd.label))
+    for txn in closings:
+        assert txn.closing_date is not None and txn.id is not None
+        items.append((txn.closing_date, txn.id, txn.address, "closing", "Closing"))
+    items.sort(key=lambda i: (i[0], i[1], i[3]))
+    out = []
+    for d, txn_id, address, key, label in items[:limit]:
+        days = (d - today).days
+        out.append(
+            DeadlineRow(
+                transaction_id=txn_id,
+                address=address,
+                key=key,
+                label=label,
+                date=d.isoformat(),
+                date_label=format_moment(d, None),
+                days_label=_days_label(days),
+                passed=days < 0,
+                due_soon=0 <= days <= DUE_SOON_DAYS,
+            )
+        )
+    return out, int(kd_total) + int(txn_total)
+
+
 def upcoming_deadlines(
     db: Session,
     actor: User,
@@ -580,50 +673,14 @@ def upcoming_deadlines(
     ahead_days: int = 7,
     limit: int = 100,
 ) -> tuple[list[DeadlineRow], int]:
-    """Key dates of the actor's open files from ``back_days`` ago to ``ahead_days`` ahead,
-    soonest first, and how many there are. Outside parties see only the shared ones."""
+    """Key dates of the actor's open files from ``back_days`` ago to ``ahead_days`` ahead."""
     actor = access.require_active(actor)
-    if today is None:
-        org = db.get(Organization, actor.org_id)
-        today = datetime.now(ZoneInfo(org.timezone if org else "America/New_York")).date()
-    day = func.coalesce(col(KeyDate.override_date), col(KeyDate.computed_date))
-    conditions: list[Any] = [
-        KeyDate.org_id == actor.org_id,
-        access.visible_transactions(actor),
-        col(Transaction.stage).not_in([Stage.CLOSED.value, Stage.CANCELLED.value]),
-        day >= today - timedelta(days=back_days),
-        day <= today + timedelta(days=ahead_days),
-    ]
-    if not actor.is_staff:
-        conditions.append(col(KeyDate.shared_with_parties).is_(True))
-    joined = select(KeyDate, Transaction).join(
-        Transaction, col(Transaction.id) == KeyDate.transaction_id
+    today = today or _org_today(db, actor)
+    return deadlines_between(
+        db,
+        actor,
+        today - timedelta(days=back_days),
+        today + timedelta(days=ahead_days),
+        today=today,
+        limit=limit,
     )
-    total = db.exec(
-        select(func.count())
-        .select_from(KeyDate)
-        .join(Transaction, col(Transaction.id) == KeyDate.transaction_id)
-        .where(*conditions)
-    ).one()
-    rows = db.exec(
-        joined.where(*conditions).order_by(day, col(KeyDate.transaction_id)).limit(limit)
-    ).all()
-    out = []
-    for kd, txn in rows:
-        d = kd.day
-        assert d is not None and txn.id is not None
-        days = (d - today).days
-        out.append(
-            DeadlineRow(
-                transaction_id=txn.id,
-                address=txn.address,
-                key=kd.key,
-                label=kd.label,
-                date=d.isoformat(),
-                date_label=format_moment(d, None),
-                days_label=_days_label(days),
-                passed=days < 0,
-                due_soon=0 <= days <= DUE_SOON_DAYS,
-            )
-        )
-    return out, int(total)
