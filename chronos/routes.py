@@ -21,6 +21,7 @@ ACCOUNT = "/account"
 ADMIN_USERS = "/admin/users"
 ADMIN_SECURITY = "/admin/security"
 ADMIN_EMAIL = "/admin/email"
+ADMIN_CHECKLISTS = "/admin/checklists"
 DEV_MAILBOX = "/dev/mailbox"
 
 SIGN_IN_API = "/auth/sign-in"

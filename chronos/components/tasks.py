@@ -87,9 +87,10 @@ def task_row(
             text_decoration=rx.cond(finished, "line-through", "none"),
             color=rx.cond(finished, rx.color("gray", 10), "inherit"),
         ),
-        rx.cond(
-            show_address,
-            rx.link(row.address, href=href, size="1", color_scheme="indigo"),
+        *(
+            [rx.link(row.address, href=href, size="1", color_scheme="indigo")]
+            if show_address
+            else []
         ),
         meta,
         rx.cond(row.notes, rx.text(row.notes, size="1", color_scheme="gray")),

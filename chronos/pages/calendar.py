@@ -44,7 +44,7 @@ class CalDay:
     heading: str  # "Mon 12 Jan"
     in_month: bool
     is_today: bool
-    items: list[CalItem] = field(default_factory=list)
+    dates: list[CalItem] = field(default_factory=list)
     more: int = 0
 
 
@@ -75,7 +75,7 @@ def build_month(first: date, today: date, rows: list[DeadlineRow]) -> list[CalDa
                 heading=f"{d:%a} {d.day} {d:%b}",
                 in_month=d.month == first.month,
                 is_today=d == today,
-                items=items[:MAX_PER_CELL],
+                dates=items[:MAX_PER_CELL],
                 more=max(0, len(items) - MAX_PER_CELL),
             )
         )
@@ -97,7 +97,7 @@ def build_agenda(rows: list[DeadlineRow], today: date) -> list[CalDay]:
                 is_today=d == today,
             ),
         )
-        day.items.append(_item(r))
+        day.dates.append(_item(r))
     return list(days.values())
 
 
@@ -211,7 +211,7 @@ def _cell(day: CalDay) -> rx.Component:
             weight=rx.cond(day.is_today, "bold", "regular"),
             color=rx.cond(day.is_today, rx.color("accent", 11), rx.color("gray", 11)),
         ),
-        rx.foreach(day.items, _chip),
+        rx.foreach(day.dates, _chip),
         rx.cond(day.more > 0, rx.text("+", day.more.to_string(), " more", size="1")),
         min_height="96px",
         padding="4px",
@@ -248,7 +248,7 @@ def _agenda_day(day: CalDay) -> rx.Component:
             padding_y="6px",
         ),
         rx.foreach(
-            day.items,
+            day.dates,
             lambda item: rx.link(
                 rx.flex(
                     rx.cond(

@@ -29,7 +29,7 @@ def _calendar(engine: Engine, world: World, persona: str, month: str = "2024-01"
 
 
 def _labels(state) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    return {(d.iso, i.label) for d in state.days for i in d.items}
+    return {(d.iso, i.label) for d in state.days for i in d.dates}
 
 
 def test_staff_see_key_dates_and_closings(db: Session, engine: Engine, ui: World) -> None:
