@@ -17,6 +17,7 @@ from chronos.models.base import (
 from chronos.models.email import EmailMessage
 from chronos.models.event import Event
 from chronos.models.key_date import KeyDate
+from chronos.models.notification import Notification, NotificationPreference
 from chronos.models.organization import Organization
 from chronos.models.person import Person
 from chronos.models.task import ChecklistTemplate, Task
@@ -35,6 +36,8 @@ __all__ = [
     "Event",
     "Invitation",
     "KeyDate",
+    "Notification",
+    "NotificationPreference",
     "Organization",
     "Participant",
     "ParticipantRole",

@@ -624,6 +624,7 @@ def create_task(db: Session, actor: User, transaction_id: int, data: dict[str, A
     _apply_fields(db, txn, task, {"title": "", **data})
     db.add(task)
     db.flush()
+    _notify_assignee(db, actor, task)
     timeline.record(
         db,
         actor=actor,
@@ -633,6 +634,13 @@ def create_task(db: Session, actor: User, transaction_id: int, data: dict[str, A
         data={"task_id": task.id},
     )
     return task
+
+
+def _notify_assignee(db: Session, actor: User | None, task: Task) -> None:
+    # Imported here: notifications reads tasks (today view, OPEN) at import time.
+    from chronos.services import notifications
+
+    notifications.notify_task_assigned(db, actor, task)
 
 
 def _get_task(db: Session, actor: User, task_id: int) -> tuple[Task, Transaction]:
@@ -653,10 +661,13 @@ def _get_task(db: Session, actor: User, task_id: int) -> tuple[Task, Transaction
 def update_task(db: Session, actor: User, task_id: int, data: dict[str, Any]) -> Task:
     task, txn = _get_task(db, actor, task_id)
     access.require_staff(actor)
+    before = (task.assignee_user_id, task.assignee_participant_id)
     _apply_fields(db, txn, task, data)
     task.updated_at = utcnow()
     db.add(task)
     db.flush()
+    if (task.assignee_user_id, task.assignee_participant_id) != before:
+        _notify_assignee(db, actor, task)
     return task
 
 
@@ -743,9 +754,13 @@ def bulk_reassign(
     txn, tasks = _bulk_tasks(db, actor, transaction_id, ids)
     user_id, part_id = _parse_assignee(db, txn, assignee)
     for task in tasks:
+        moved = (task.assignee_user_id, task.assignee_participant_id) != (user_id, part_id)
         task.assignee_user_id, task.assignee_participant_id = user_id, part_id
         task.updated_at = utcnow()
         db.add(task)
+        if moved:
+            db.flush()
+            _notify_assignee(db, actor, task)
     timeline.record(
         db,
         actor=actor,

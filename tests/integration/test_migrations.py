@@ -32,6 +32,8 @@ MODEL_TABLES = {
     "security_events",
     "tasks",
     "checklist_templates",
+    "notifications",
+    "notification_preferences",
 }
 
 
@@ -73,7 +75,7 @@ def _pending_diff(url: str) -> list:
 
 def test_the_history_has_a_single_head() -> None:
     script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
-    assert script.get_heads() == ["0004"]
+    assert script.get_heads() == ["0005"]
 
 
 def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
@@ -81,7 +83,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0004"
+    assert _current_revision(empty_url) == "0005"
 
     migrate.downgrade(empty_url)
     assert _tables(empty_url) == {"alembic_version"}
@@ -89,7 +91,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0004"
+    assert _current_revision(empty_url) == "0005"
     assert _pending_diff(empty_url) == []
 
 
