@@ -1,6 +1,7 @@
 """SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
 
 from chronos.models.account import AccountToken, Invitation, SecurityEvent
+from chronos.models.automation import AutomationRule, AutomationRun
 from chronos.models.base import (
     EXTERNAL_PARTICIPANT_ROLES,
     EXTERNAL_ROLES,
@@ -31,6 +32,8 @@ __all__ = [
     "STAFF_PARTICIPANT_ROLES",
     "STAFF_ROLES",
     "AccountToken",
+    "AutomationRule",
+    "AutomationRun",
     "ChecklistTemplate",
     "EmailMessage",
     "Event",

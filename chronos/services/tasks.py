@@ -705,6 +705,11 @@ def _set(db: Session, actor: User, txn: Transaction, task: Task, status: str) ->
     elif old == DONE:
         task.completed_at, task.completed_by_id = None, None
     db.add(task)
+    if status == DONE:
+        # Imported here: automations builds on this module.
+        from chronos.services import automations
+
+        automations.on_task_completed(db, txn, task.id or 0, task.title)
     verb = {DONE: "completed", OPEN: "reopened", NOT_APPLICABLE: "marked not applicable"}[status]
     timeline.record(
         db,
@@ -887,13 +892,14 @@ def plan_checklist(
     on_file: Sequence[OnFile],
     days: dict[str, date | None],
     have: set[tuple[int | None, str | None]],
+    force: bool = False,
 ) -> tuple[list[PlannedTask], list[ChecklistTemplate]]:
     """The tasks ``stage`` adds to a file (pure: the service and the demo writer share it),
     and the templates they come from. Items already on the file (``have``) are skipped."""
     planned: list[PlannedTask] = []
     used: list[ChecklistTemplate] = []
     for tpl in templates:
-        if tpl.id is None or not matches(tpl, side, property_type, stage):
+        if tpl.id is None or not (force or matches(tpl, side, property_type, stage)):
             continue
         before = len(planned)
         for item in tpl.items:
@@ -946,6 +952,25 @@ def on_file(db: Session, txn_id: int) -> list[OnFile]:
 
 def apply_checklists(db: Session, actor: User | None, txn: Transaction, stage: str) -> int:
     """Create the tasks of every template for ``stage`` that fits this file. Idempotent."""
+    return _apply(db, actor, txn, ensure_default_templates(db, txn.org_id), stage, force=False)
+
+
+def apply_template(
+    db: Session, actor: User | None, txn: Transaction, template: ChecklistTemplate
+) -> int:
+    """Add one template's tasks to a file whatever its stage (automations). Idempotent."""
+    return _apply(db, actor, txn, [template], template.stage, force=True)
+
+
+def _apply(
+    db: Session,
+    actor: User | None,
+    txn: Transaction,
+    templates: Sequence[ChecklistTemplate],
+    stage: str,
+    *,
+    force: bool,
+) -> int:
     assert txn.id is not None
     have = set(
         db.exec(
@@ -955,7 +980,7 @@ def apply_checklists(db: Session, actor: User | None, txn: Transaction, stage: s
         ).all()
     )
     planned, used = plan_checklist(
-        ensure_default_templates(db, txn.org_id),
+        templates,
         side=txn.side,
         property_type=txn.property_type,
         stage=stage,
@@ -963,6 +988,7 @@ def apply_checklists(db: Session, actor: User | None, txn: Transaction, stage: s
         on_file=on_file(db, txn.id),
         days=_days(db, txn),
         have=have,
+        force=force,
     )
     if not planned:
         return 0

@@ -26,7 +26,7 @@ from chronos.models import (
     User,
     utcnow,
 )
-from chronos.services import access, key_dates, tasks, timeline
+from chronos.services import access, automations, key_dates, tasks, timeline
 from chronos.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from chronos.services.pagination import Page, clamp_page
 from chronos.services.validation import (
@@ -377,6 +377,7 @@ def change_stage(
         data={"from": current.value, "to": target.value, "reason": reason},
     )
     tasks.apply_checklists(db, actor, txn, target.value)
+    automations.on_stage_changed(db, txn, target.value)
     db.flush()
     return txn
 

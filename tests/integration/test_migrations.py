@@ -34,6 +34,8 @@ MODEL_TABLES = {
     "checklist_templates",
     "notifications",
     "notification_preferences",
+    "automation_rules",
+    "automation_runs",
 }
 
 
@@ -75,7 +77,7 @@ def _pending_diff(url: str) -> list:
 
 def test_the_history_has_a_single_head() -> None:
     script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
-    assert script.get_heads() == ["0005"]
+    assert script.get_heads() == ["0006"]
 
 
 def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
@@ -83,7 +85,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0005"
+    assert _current_revision(empty_url) == "0006"
 
     migrate.downgrade(empty_url)
     assert _tables(empty_url) == {"alembic_version"}
@@ -91,7 +93,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0005"
+    assert _current_revision(empty_url) == "0006"
     assert _pending_diff(empty_url) == []
 
 
