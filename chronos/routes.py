@@ -23,6 +23,7 @@ ADMIN_USERS = "/admin/users"
 ADMIN_SECURITY = "/admin/security"
 ADMIN_EMAIL = "/admin/email"
 ADMIN_CHECKLISTS = "/admin/checklists"
+ADMIN_AUTOMATIONS = "/admin/automations"
 DEV_MAILBOX = "/dev/mailbox"
 
 SIGN_IN_API = "/auth/sign-in"
