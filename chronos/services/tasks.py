@@ -583,7 +583,7 @@ def _apply_fields(db: Session, txn: Transaction, task: Task, data: dict[str, Any
     if "title" in data:
         task.title = check.field("title", required_text, data["title"], 200, "Title") or task.title
     if "notes" in data:
-        task.notes = check.field("notes", clean_text, data["notes"], 2000, "Notes") or ""
+        task.notes = check.field("notes", clean_text, data["notes"], 2000) or ""
     if "due_key" in data or "due_date" in data or "due_offset_days" in data:
         due_key = str(data.get("due_key", task.due_key) or "").strip()
         if due_key:
