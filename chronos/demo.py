@@ -52,6 +52,7 @@ from chronos.models import (
     User,
     utcnow,
 )
+from chronos.models.transaction import format_address
 from chronos.services import auth, people, tasks, timeline
 from chronos.services import transactions as txn_service
 from chronos.services.errors import Conflict
@@ -1060,13 +1061,6 @@ def _plan(
 # ---------------------------------------------------------------- writers
 
 
-def _address(street: str, unit: str, city: str, state: str, postal_code: str) -> str:
-    """Same text as ``Transaction.address``."""
-    line = street + (f" {unit}" if unit else "")
-    locality = ", ".join(p for p in (city, f"{state} {postal_code}".strip()) if p)
-    return f"{line}, {locality}" if locality else line
-
-
 _UPDATE_ORDER = ("effective_date", "closing_date", "mls_number", "price_cents")
 
 
@@ -1394,7 +1388,7 @@ class _BulkWriter:
                     }
                 )
 
-            address = _address(t.street, t.unit, t.city, t.state, t.postal_code)
+            address = format_address(t.street, t.unit, t.city, t.state, t.postal_code)
             event(
                 t.created_at,
                 t.owner,

@@ -8,6 +8,13 @@ from sqlmodel import Field, SQLModel
 from chronos.models.base import utcnow
 
 
+def format_address(street: str, unit: str, city: str, state: str, postal_code: str) -> str:
+    """One line: "12 Harbor View Rd 2B, Portland, ME 04101" (parts left out when blank)."""
+    line = street + (f" {unit}" if unit else "")
+    locality = ", ".join(p for p in (city, f"{state} {postal_code}".strip()) if p)
+    return f"{line}, {locality}" if locality else line
+
+
 class Transaction(SQLModel, table=True):
     """One deal, from listing or accepted offer to closing."""
 
@@ -42,11 +49,7 @@ class Transaction(SQLModel, table=True):
 
     @property
     def address(self) -> str:
-        line = self.street + (f" {self.unit}" if self.unit else "")
-        locality = ", ".join(
-            p for p in (self.city, f"{self.state} {self.postal_code}".strip()) if p
-        )
-        return f"{line}, {locality}" if locality else line
+        return format_address(self.street, self.unit, self.city, self.state, self.postal_code)
 
 
 class Participant(SQLModel, table=True):

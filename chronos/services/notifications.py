@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -35,6 +36,7 @@ from chronos.models import (
     User,
     utcnow,
 )
+from chronos.models.transaction import format_address
 from chronos.services import access, key_dates, tasks
 from chronos.services.errors import ValidationFailed
 from chronos.services.pagination import Page, clamp_page
@@ -337,49 +339,158 @@ def scan_reminders(db: Session, now: datetime | None = None) -> ScanResult:
     return ScanResult(notified=notified, emailed=emailed)
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    user_id: int
+    kind: str
+    title: str
+    body: str
+    link: str
+    transaction_id: int | None
+    dedupe_key: str
+
+
+def _prefs_for(db: Session, user_ids: Iterable[int]) -> dict[int, NotificationPreference]:
+    ids = list(set(user_ids))
+    found: dict[int, NotificationPreference] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for row in db.exec(
+            select(NotificationPreference).where(col(NotificationPreference.user_id).in_(chunk))
+        ).all():
+            found[row.user_id] = row
+    return {uid: found.get(uid) or _defaults(uid) for uid in ids}
+
+
+def _active_users(db: Session, user_ids: Iterable[int]) -> dict[int, User]:
+    ids = list(set(user_ids))
+    out: dict[int, User] = {}
+    for start in range(0, len(ids), 500):
+        for user in db.exec(
+            select(User).where(
+                col(User.id).in_(ids[start : start + 500]), col(User.is_active).is_(True)
+            )
+        ).all():
+            out[user.id or 0] = user
+    return out
+
+
+def _insert_new(db: Session, org_id: int, candidates: list[_Candidate]) -> int:
+    """Insert the candidates no user has yet; ON CONFLICT DO NOTHING keeps concurrent scans
+    from doubling anything. Returns how many were new."""
+    if not candidates:
+        return 0
+    existing: set[tuple[int, str]] = set()
+    keys = list({c.dedupe_key for c in candidates})
+    for start in range(0, len(keys), 500):
+        existing.update(
+            (uid, key)
+            for uid, key in db.exec(
+                select(Notification.user_id, Notification.dedupe_key).where(
+                    col(Notification.dedupe_key).in_(keys[start : start + 500])
+                )
+            ).all()
+        )
+    fresh = [c for c in candidates if (c.user_id, c.dedupe_key) not in existing]
+    if not fresh:
+        return 0
+    now = utcnow()
+    rows = [
+        {
+            "org_id": org_id,
+            "user_id": c.user_id,
+            "transaction_id": c.transaction_id,
+            "kind": c.kind,
+            "title": c.title[:200],
+            "body": c.body[:1000],
+            "link": c.link[:300],
+            "dedupe_key": c.dedupe_key[:120],
+            "created_at": now,
+            "read_at": None,
+            "emailed_at": None,
+        }
+        for c in fresh
+    ]
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+    table = Notification.__table__  # type: ignore[attr-defined]
+    for start in range(0, len(rows), 1000):
+        db.execute(
+            dialect_insert(table).on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"]),
+            rows[start : start + 1000],
+        )
+    return len(fresh)
+
+
 def _task_reminders(db: Session, org_id: int, today: date) -> int:
-    rows = db.exec(
-        select(Task, Transaction)
+    rows = db.execute(  # more columns than sqlmodel's select() types
+        sa_select(
+            col(Task.id),
+            col(Task.title),
+            col(Task.due_date),
+            col(Task.assignee_user_id),
+            col(Task.assignee_participant_id),
+            col(Task.transaction_id),
+            col(Transaction.street),
+            col(Transaction.unit),
+            col(Transaction.city),
+            col(Transaction.state),
+            col(Transaction.postal_code),
+        )
         .join(Transaction, col(Transaction.id) == Task.transaction_id)
         .where(
-            Task.org_id == org_id,
-            Task.status == tasks.OPEN,
+            col(Task.org_id) == org_id,
+            col(Task.status) == tasks.OPEN,
             col(Task.due_date) >= today - timedelta(days=OVERDUE_LOOKBACK_DAYS),
             col(Task.due_date) <= today + timedelta(days=1),
             col(Transaction.stage).not_in([Stage.CLOSED.value, Stage.CANCELLED.value]),
         )
     ).all()
-    made = 0
-    users: dict[int, User | None] = {}
-    for task, txn in rows:
-        assert task.due_date is not None
-        key = task.assignee_user_id or -(task.assignee_participant_id or 0)
-        if key not in users:
-            users[key] = _assignee_user(db, task)
-        user = users[key]
-        if user is None or not _prefs_row(db, user.id or 0).task_reminders:
+    part_ids = {r[4] for r in rows if r[3] is None and r[4] is not None}
+    part_user: dict[int, int] = {}
+    ids = list(part_ids)
+    for start in range(0, len(ids), 500):
+        for pid, uid in db.exec(
+            select(Participant.id, Participant.user_id).where(
+                col(Participant.id).in_(ids[start : start + 500]),
+                col(Participant.user_id).is_not(None),
+            )
+        ).all():
+            part_user[pid or 0] = uid or 0
+    wanted = {r[3] or part_user.get(r[4] or 0, 0) for r in rows} - {0}
+    users = _active_users(db, wanted)
+    prefs = _prefs_for(db, users)
+    candidates = []
+    for task_id, title, due, user_id, part_id, txn_id, street, unit, city, state, postal in rows:
+        uid = user_id or part_user.get(part_id or 0, 0)
+        user = users.get(uid)
+        if user is None or not prefs[uid].task_reminders:
             continue
-        days = (task.due_date - today).days
+        days = (due - today).days
         kind, when = (
-            ("task_overdue", f"was due {_day(task.due_date)}")
+            ("task_overdue", f"was due {_day(due)}")
             if days < 0
             else ("task_due_today", "is due today")
             if days == 0
             else ("task_due_soon", "is due tomorrow")
         )
-        if notify(
-            db,
-            user_id=user.id or 0,
-            org_id=org_id,
-            kind=kind,
-            title=f"{task.title} {when}",
-            body=txn.address,
-            link=task_link(user, task),
-            transaction_id=txn.id,
-            dedupe_key=f"{kind}:{task.id}:{task.due_date.isoformat()}",
-        ):
-            made += 1
-    return made
+        address = format_address(street, unit, city, state, postal)
+        link = routes.transaction(txn_id) if user.is_staff else routes.portal_transaction(txn_id)
+        candidates.append(
+            _Candidate(
+                uid,
+                kind,
+                f"{title} {when}",
+                address,
+                link,
+                txn_id,
+                f"{kind}:{task_id}:{due.isoformat()}",
+            )
+        )
+    return _insert_new(db, org_id, candidates)
 
 
 def _day(d: date) -> str:
@@ -398,41 +509,39 @@ def _date_reminders(db: Session, org_id: int, today: date) -> int:
             col(Transaction.stage).not_in([Stage.CLOSED.value, Stage.CANCELLED.value]),
         )
     ).all()
-    made = 0
+    txn_ids = list({txn.id for _, txn in rows})
+    staff: dict[int, set[int]] = {txn.id or 0: {txn.owner_id} for _, txn in rows}
+    for start in range(0, len(txn_ids), 500):
+        for txn_id, uid in db.exec(
+            select(Participant.transaction_id, Participant.user_id).where(
+                col(Participant.transaction_id).in_(txn_ids[start : start + 500]),
+                col(Participant.user_id).is_not(None),
+                col(Participant.person_id).is_(None),
+            )
+        ).all():
+            staff[txn_id].add(uid or 0)
+    users = _active_users(db, {u for group in staff.values() for u in group})
+    prefs = _prefs_for(db, users)
+    candidates = []
     for kd, txn in rows:
         assert kd.day is not None
-        staff_ids = {txn.owner_id} | set(
-            db.exec(
-                select(Participant.user_id).where(
-                    Participant.transaction_id == txn.id,
-                    col(Participant.user_id).is_not(None),
-                    col(Participant.person_id).is_(None),
-                )
-            ).all()
-        )
         days = (kd.day - today).days
         when = "today" if days == 0 else "tomorrow" if days == 1 else f"in {days} days"
-        for user_id in staff_ids:
-            user = db.get(User, user_id) if user_id else None
-            if (
-                user is None
-                or not user.is_active
-                or not _prefs_row(db, user.id or 0).date_reminders
-            ):
+        for uid in staff.get(txn.id or 0, set()):
+            if uid not in users or not prefs[uid].date_reminders:
                 continue
-            if notify(
-                db,
-                user_id=user.id or 0,
-                org_id=org_id,
-                kind="date_due_soon",
-                title=f"{kd.label} {when} ({_day(kd.day)})",
-                body=txn.address,
-                link=routes.transaction(txn.id or 0),
-                transaction_id=txn.id,
-                dedupe_key=f"date_due_soon:{kd.id}:{kd.day.isoformat()}",
-            ):
-                made += 1
-    return made
+            candidates.append(
+                _Candidate(
+                    uid,
+                    "date_due_soon",
+                    f"{kd.label} {when} ({_day(kd.day)})",
+                    txn.address,
+                    routes.transaction(txn.id or 0),
+                    txn.id,
+                    f"date_due_soon:{kd.id}:{kd.day.isoformat()}",
+                )
+            )
+    return _insert_new(db, org_id, candidates)
 
 
 def _email_pending(db: Session, orgs: dict[int, Organization], now: datetime) -> int:
