@@ -7,7 +7,7 @@ people, users or owners).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import reflex as rx
@@ -76,6 +76,13 @@ def days_until(iso: str, today: date | None = None) -> str:
 
 
 @dataclass
+class CardItem:
+    text: str
+    when: str
+    urgent: bool
+
+
+@dataclass
 class PortalCard:
     id: int
     street: str
@@ -84,6 +91,13 @@ class PortalCard:
     stage_label: str
     closing_date: str
     agent_name: str
+    closing_when: str = ""
+    todo_total: int = 0
+    todos: list[CardItem] = field(default_factory=list)
+    dates: list[CardItem] = field(default_factory=list)
+
+
+CARD_TODOS = 5  # the checklist a card shows; the deal page has the rest
 
 
 @dataclass
@@ -219,6 +233,29 @@ class PortalDeal:
     agent_email: str
 
 
+def with_checklist(
+    card: PortalCard,
+    row: TransactionRow,
+    todos: dict[int, list[tasks.TaskRow]],
+    dates: dict[int, list[key_dates.DeadlineRow]],
+) -> PortalCard:
+    """The viewer's open items and the next shared dates: an attorney's or lender's closing
+    checklist, a client's to-do list, one card per deal."""
+    mine = todos.get(row.id, [])
+    card.todo_total = len(mine)
+    card.todos = [
+        CardItem(t.title, t.due_label if t.due_date else "", t.state in ("overdue", "due_today"))
+        for t in mine[:CARD_TODOS]
+    ]
+    card.dates = [
+        CardItem(d.label, f"{d.date_label} ({d.days_label})", d.due_soon)
+        for d in dates.get(row.id, [])
+    ]
+    if Stage(row.stage).is_open:
+        card.closing_when = days_until(row.closing_date)
+    return card
+
+
 def card_for(row: TransactionRow) -> PortalCard:
     return PortalCard(
         id=row.id,
@@ -282,7 +319,10 @@ class PortalState(SessionState):
                 result = transactions.list_transactions(
                     db, user, sort="closing", page=self.page, page_size=PAGE_SIZE
                 )
-            self.cards = [card_for(r) for r in result.items]
+                ids = [r.id for r in result.items]
+                todos = tasks.open_tasks_by_file(db, user, ids)
+                dates = key_dates.next_dates_by_file(db, user, ids)
+            self.cards = [with_checklist(card_for(r), r, todos, dates) for r in result.items]
             self.total, self.page, self.pages = result.total, result.page, result.pages
             self.error = ""
         except ChronosError as exc:
@@ -302,6 +342,49 @@ class PortalState(SessionState):
         if self.page > 1:
             self.page -= 1
         return PortalState.load
+
+
+def _card_item(item: CardItem, icon: str) -> rx.Component:
+    return rx.flex(
+        rx.icon(icon, size=14, flex_shrink="0", margin_top="3px"),
+        rx.text(item.text, size="2", flex="1"),
+        rx.cond(
+            item.when,
+            rx.text(
+                item.when,
+                size="1",
+                color=rx.cond(item.urgent, rx.color("red", 11), rx.color("gray", 11)),
+                weight=rx.cond(item.urgent, "bold", "regular"),
+                text_align="right",
+            ),
+        ),
+        spacing="2",
+        align="start",
+        width="100%",
+    )
+
+
+def _card_checklist(c: PortalCard) -> rx.Component:
+    return rx.cond(
+        (c.todo_total > 0) | (c.dates.length() > 0),
+        rx.flex(
+            rx.separator(size="4"),
+            rx.cond(
+                c.todo_total > 0,
+                rx.text(
+                    "Your checklist: ", c.todo_total.to_string(), " open", size="2", weight="bold"
+                ),
+            ),
+            rx.foreach(c.todos, lambda t: _card_item(t, "square")),
+            rx.cond(
+                c.todo_total > c.todos.length(),
+                rx.text("and more on the deal page", size="1", color_scheme="gray"),
+            ),
+            rx.foreach(c.dates, lambda d: _card_item(d, "calendar_clock")),
+            direction="column",
+            spacing="1",
+        ),
+    )
 
 
 def _portal_card(c: PortalCard) -> rx.Component:
@@ -324,6 +407,10 @@ def _portal_card(c: PortalCard) -> rx.Component:
                         rx.flex(
                             rx.icon("calendar", size=14),
                             rx.text("Closing ", c.closing_date, size="2"),
+                            rx.cond(
+                                c.closing_when,
+                                rx.text("(", c.closing_when, ")", size="2", weight="medium"),
+                            ),
                             align="center",
                             spacing="1",
                         ),
@@ -341,6 +428,7 @@ def _portal_card(c: PortalCard) -> rx.Component:
                     spacing="1",
                     color=rx.color("gray", 11),
                 ),
+                _card_checklist(c),
                 direction="column",
                 spacing="3",
             ),

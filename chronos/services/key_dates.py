@@ -684,3 +684,54 @@ def upcoming_deadlines(
         today=today,
         limit=limit,
     )
+
+
+def next_dates_by_file(
+    db: Session,
+    actor: User,
+    transaction_ids: Sequence[int],
+    *,
+    today: date | None = None,
+    per_file: int = 3,
+) -> dict[int, list[DeadlineRow]]:
+    """The next key dates (today or later) of each file in a page, in one query; outside
+    parties see the shared ones of their own files only."""
+    actor = access.require_active(actor)
+    ids = list(transaction_ids)
+    if not ids:
+        return {}
+    today = today or _org_today(db, actor)
+    day = func.coalesce(col(KeyDate.override_date), col(KeyDate.computed_date))
+    where: list[Any] = [
+        col(KeyDate.transaction_id).in_(ids),
+        access.visible_transactions(actor),
+        day >= today,
+    ]
+    if not actor.is_staff:
+        where.append(col(KeyDate.shared_with_parties).is_(True))
+    rows = db.exec(
+        select(KeyDate, Transaction)
+        .join(Transaction, col(Transaction.id) == KeyDate.transaction_id)
+        .where(*where)
+        .order_by(col(KeyDate.transaction_id), day)
+    ).all()
+    out: dict[int, list[DeadlineRow]] = {}
+    for kd, txn in rows:
+        items = out.setdefault(txn.id or 0, [])
+        if len(items) >= per_file or kd.day is None:
+            continue
+        days = (kd.day - today).days
+        items.append(
+            DeadlineRow(
+                transaction_id=txn.id or 0,
+                address=txn.address,
+                key=kd.key,
+                label=kd.label,
+                date=kd.day.isoformat(),
+                date_label=format_moment(kd.day, None),
+                days_label=_days_label(days),
+                passed=False,
+                due_soon=days <= DUE_SOON_DAYS,
+            )
+        )
+    return out

@@ -1022,3 +1022,35 @@ def any_tasks(db: Session, txn_id: int) -> bool:
     return (
         db.exec(select(Task.id).where(Task.transaction_id == txn_id).limit(1)).first() is not None
     )
+
+
+def open_tasks_by_file(
+    db: Session, actor: User, transaction_ids: Sequence[int], *, today: date | None = None
+) -> dict[int, list[TaskRow]]:
+    """Open tasks per file for a page of files, in one query: everything on staff's files,
+    only the actor's own on an outside party's. Files the actor cannot see give nothing."""
+    actor = access.require_active(actor)
+    ids = list(transaction_ids)
+    if not ids:
+        return {}
+    where: list[Any] = [
+        col(Task.transaction_id).in_(ids),
+        Task.status == OPEN,
+        access.visible_transactions(actor),
+    ]
+    if not actor.is_staff:
+        mine = select(Participant.id).where(Participant.user_id == actor.id)
+        where.append(col(Task.assignee_participant_id).in_(mine))
+    rows = db.exec(
+        select(Task, Transaction)
+        .join(Transaction, col(Transaction.id) == Task.transaction_id)
+        .where(*where)
+        .order_by(col(Task.due_date).is_(None), col(Task.due_date), col(Task.position))
+    ).all()
+    today = today or org_today(db, actor.org_id)
+    addresses = {txn.id or 0: txn.address for _, txn in rows}
+    labels = _key_labels(db, addresses)
+    out: dict[int, list[TaskRow]] = {}
+    for row in _rows(db, actor, [t for t, _ in rows], today, addresses, labels):
+        out.setdefault(row.transaction_id, []).append(row)
+    return out

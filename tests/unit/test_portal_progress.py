@@ -111,3 +111,31 @@ def test_milestones_follow_the_side_and_the_stage() -> None:
     ]
     assert {m.state for m in milestones("closed", "buyer")} == {"done"}
     assert milestones("cancelled", "buyer")[-1].state == "cancelled"
+
+
+def test_the_attorneys_list_is_a_closing_checklist(
+    db: Session, engine: Engine, ui: World, chores: dict[str, Task]
+) -> None:
+    from chronos.pages.portal import PortalState
+    from chronos.services import key_dates
+
+    key_dates.apply_preset(db, ui.agent, ui.deal.id or 0, "generic_financed")
+    tasks.create_task(
+        db,
+        ui.agent,
+        ui.deal.id or 0,
+        {"title": "Review the title commitment", "assignee": f"p:{_part(db, ui, ui.attorney).id}"},
+    )
+    db.commit()
+    state = make_state(PortalState, engine, ui.attorney, "/portal")
+    call(PortalState.load, state)
+    [card] = state.cards
+    assert card.todo_total == 1 and [t.text for t in card.todos] == ["Review the title commitment"]
+    # The deal closed in Feb 2024: no upcoming dates; the lender's and client's items stay theirs.
+    assert card.dates == []
+    lender = make_state(PortalState, engine, ui.lender, "/portal")
+    call(PortalState.load, lender)
+    assert [t.text for t in lender.cards[0].todos] == ["Task for lender"]
+    other = make_state(PortalState, engine, ui.client2, "/portal")
+    call(PortalState.load, other)
+    assert all(c.todo_total == 0 for c in other.cards)

@@ -95,3 +95,18 @@ def test_upcoming_deadlines_around_today(db: Session, world: World) -> None:
     assert [r.key for r in key_dates.upcoming_deadlines(db, world.agent, today=today)[0]] == [
         "inspection"
     ]
+
+
+def test_next_dates_by_file_for_a_page_of_files(db: Session, world: World) -> None:
+    key_dates.apply_preset(db, world.agent, world.deal.id or 0, "generic_financed")
+    key_dates.set_shared(db, world.agent, world.deal.id or 0, "appraisal", False)
+    db.commit()
+    ids = [world.deal.id or 0, world.other_deal.id or 0, world.outside_deal.id or 0]
+    staff = key_dates.next_dates_by_file(db, world.agent, ids, today=date(2024, 1, 20), per_file=2)
+    assert list(staff) == [world.deal.id]
+    assert [d.key for d in staff[world.deal.id or 0]] == ["inspection", "appraisal"]
+    outside = key_dates.next_dates_by_file(
+        db, world.attorney, ids, today=date(2024, 1, 20), per_file=2
+    )
+    assert [d.key for d in outside[world.deal.id or 0]] == ["inspection", "loan_approval"]
+    assert key_dates.next_dates_by_file(db, world.client2, ids, today=date(2024, 1, 20)) == {}
