@@ -6,6 +6,7 @@ import reflex as rx
 
 from chronos.api.app import create_api
 from chronos.components.layout import AUTH_FORM_SCRIPT
+from chronos.jobs import jobs_in_process
 from chronos.logging_setup import configure_logging
 from chronos.pages import (  # noqa: F401  (each module registers its pages)
     index,
@@ -29,3 +30,4 @@ app = rx.App(
     api_transformer=create_api(),
 )
 add_pages(app)
+app.register_lifespan_task(jobs_in_process)

@@ -270,6 +270,36 @@ def generate(
     click.echo(f"  {'seconds':<13}{seconds:>8.2f}  (generation {result.seconds:.2f}s + commit)")
 
 
+@cli.command()
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Worker threads (each makes one delivery attempt at a time).",
+)
+@click.option(
+    "--no-periodic",
+    is_flag=True,
+    help="Do not run the every-minute sweeper here (another worker runs it).",
+)
+def worker(workers: int, no_periodic: bool) -> None:
+    """Run background jobs (email delivery) until stopped; SIGTERM finishes attempts first.
+
+    With CHRONOS_JOBS_URL=redis://... start as many as needed and set
+    CHRONOS_JOBS_IN_PROCESS=0 for the app.
+    """
+    from chronos.jobs import run_worker
+    from chronos.logging_setup import configure_logging
+
+    configure_logging()
+    settings = get_settings()
+    where = _safe_url(settings.jobs_url) if settings.jobs_url else str(settings.var_dir / "jobs.db")
+    click.echo(f"Consuming jobs from {where} with {workers} worker threads. Stop with SIGTERM.")
+    run_worker(workers=workers, periodic=not no_periodic)
+
+
 def main() -> None:
     cli(prog_name="chronos")
 
