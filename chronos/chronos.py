@@ -9,6 +9,8 @@ from chronos.components.layout import AUTH_FORM_SCRIPT
 from chronos.jobs import jobs_in_process
 from chronos.logging_setup import configure_logging
 from chronos.pages import (  # noqa: F401  (each module registers its pages)
+    admin_email,
+    dev_mailbox,
     index,
     people,
     person,

@@ -35,6 +35,7 @@ class Kind:
     INVITATION_REVOKED = "invitation_revoked"
     INVITATION_ACCEPTED = "invitation_accepted"
     RATE_LIMITED = "rate_limited"
+    EMAIL_RETRIED = "email_retried"
 
 
 LABELS = {
@@ -58,6 +59,7 @@ LABELS = {
     Kind.INVITATION_REVOKED: "Invitation revoked",
     Kind.INVITATION_ACCEPTED: "Invitation accepted",
     Kind.RATE_LIMITED: "Rate limited",
+    Kind.EMAIL_RETRIED: "Email queued again",
 }
 
 
