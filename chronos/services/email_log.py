@@ -10,9 +10,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
@@ -28,6 +29,7 @@ from chronos.settings import Settings, get_settings
 
 MAILBOX_OFF = "The developer mailbox is switched off (CHRONOS_DEV_MAILBOX=0)."
 ADMINS_ONLY = "Only admins can see the email log."
+T = TypeVar("T")
 STATUS_LABELS = {"queued": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed"}
 
 # http(s) URLs in plain text; closing punctuation right after a URL ends the sentence.
@@ -74,6 +76,27 @@ def _recipient_filter(text: str) -> list[Any]:
     return [func.lower(EmailMessage.to_address).like(f"%{escape_like(words)}%", escape="\\")]
 
 
+def _page_of(
+    db: Session,
+    conditions: list[Any],
+    *order_first: Any,
+    page: int,
+    page_size: int,
+    row: Callable[[EmailMessage], T],
+) -> Page[T]:
+    """One page of messages matching ``conditions``, newest first after ``order_first``."""
+    page, page_size = clamp_page(page, page_size)
+    total = db.exec(select(func.count()).select_from(EmailMessage).where(*conditions)).one()
+    messages = db.exec(
+        select(EmailMessage)
+        .where(*conditions)
+        .order_by(*order_first, col(EmailMessage.created_at).desc(), col(EmailMessage.id).desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return Page(items=[row(m) for m in messages], total=total, page=page, page_size=page_size)
+
+
 # ---------------------------------------------------------------- the developer mailbox
 
 
@@ -118,32 +141,18 @@ def mailbox(
 ) -> Page[MailboxRow]:
     """Every message, newest first, optionally only those whose recipient contains ``to``."""
     require_dev_mailbox(settings)
-    conditions = _recipient_filter(to)
-    page, page_size = clamp_page(page, page_size)
-    total = db.exec(select(func.count()).select_from(EmailMessage).where(*conditions)).one()
-    rows = db.exec(
-        select(EmailMessage)
-        .where(*conditions)
-        .order_by(col(EmailMessage.created_at).desc(), col(EmailMessage.id).desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return Page(
-        items=[
-            MailboxRow(
-                id=m.id or 0,
-                recipient=m.to_address,
-                subject=m.subject,
-                template=m.template,
-                status=m.status,
-                status_label=STATUS_LABELS.get(m.status, m.status),
-                created_at=_iso(m.created_at),
-            )
-            for m in rows
-        ],
-        total=total,
-        page=page,
-        page_size=page_size,
+    return _page_of(db, _recipient_filter(to), page=page, page_size=page_size, row=_mailbox_row)
+
+
+def _mailbox_row(m: EmailMessage) -> MailboxRow:
+    return MailboxRow(
+        id=m.id or 0,
+        recipient=m.to_address,
+        subject=m.subject,
+        template=m.template,
+        status=m.status,
+        status_label=STATUS_LABELS.get(m.status, m.status),
+        created_at=_iso(m.created_at),
     )
 
 
@@ -209,38 +218,25 @@ def email_log(
         if status not in STATUSES:
             raise ValidationFailed({"status": "Unknown status."})
         conditions.append(EmailMessage.status == status)
-    page, page_size = clamp_page(page, page_size)
-    total = db.exec(select(func.count()).select_from(EmailMessage).where(*conditions)).one()
     failed_first = case((col(EmailMessage.status) == FAILED, 0), else_=1)
-    rows = db.exec(
-        select(EmailMessage)
-        .where(*conditions)
-        .order_by(failed_first, col(EmailMessage.created_at).desc(), col(EmailMessage.id).desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return Page(
-        items=[
-            EmailLogRow(
-                id=m.id or 0,
-                recipient=m.to_address,
-                subject=m.subject,
-                template=m.template,
-                status=m.status,
-                status_label=STATUS_LABELS.get(m.status, m.status),
-                attempts=m.attempts,
-                last_error=m.last_error,
-                created_at=_iso(m.created_at),
-                updated_at=_iso(m.updated_at),
-                sent_at=_iso(m.sent_at),
-                next_attempt_at=_iso(m.next_attempt_at) if m.status == QUEUED else "",
-                can_retry=m.status == FAILED,
-            )
-            for m in rows
-        ],
-        total=total,
-        page=page,
-        page_size=page_size,
+    return _page_of(db, conditions, failed_first, page=page, page_size=page_size, row=_log_row)
+
+
+def _log_row(m: EmailMessage) -> EmailLogRow:
+    return EmailLogRow(
+        id=m.id or 0,
+        recipient=m.to_address,
+        subject=m.subject,
+        template=m.template,
+        status=m.status,
+        status_label=STATUS_LABELS.get(m.status, m.status),
+        attempts=m.attempts,
+        last_error=m.last_error,
+        created_at=_iso(m.created_at),
+        updated_at=_iso(m.updated_at),
+        sent_at=_iso(m.sent_at),
+        next_attempt_at=_iso(m.next_attempt_at) if m.status == QUEUED else "",
+        can_retry=m.status == FAILED,
     )
 
 

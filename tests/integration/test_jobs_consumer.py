@@ -19,13 +19,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from chronos import db as chronos_db
 from chronos import migrate
 from chronos.jobs import Jobs, consumer
-from chronos.mail import delivery, queue_email
-from chronos.models import EmailMessage
+from chronos.mail import delivery
 from chronos.settings import get_settings
 from tests.support.mail import (
     FakeResend,
@@ -33,7 +31,8 @@ from tests.support.mail import (
     error_body,
     fake_resend,
     install_test_templates,
-    notice,
+    message_row,
+    queue_notice,
     use_jobs,
     wait_for,
 )
@@ -75,21 +74,6 @@ def jobs(
     jobs.huey.flush()
 
 
-def _queue(engine: Engine, to: str) -> int:
-    with Session(engine) as db:
-        message_id = queue_email(db, to=to, org_id=None, **notice()).id
-        db.commit()
-    assert message_id is not None
-    return message_id
-
-
-def _row(engine: Engine, message_id: int) -> EmailMessage:
-    with Session(engine) as db:
-        row = db.get(EmailMessage, message_id)
-        assert row is not None
-        return row
-
-
 def test_an_outage_delays_mail_and_a_refusal_fails_it(
     engine: Engine,
     jobs: Jobs,
@@ -108,21 +92,21 @@ def test_an_outage_delays_mail_and_a_refusal_fails_it(
     )
     running = consumer.background_consumer(jobs.huey, workers=2)
     try:
-        delayed = _queue(engine, "outage@example.com")
-        refused = _queue(engine, "refused@example.com")
-        wait_for(lambda: _row(engine, delayed).status == "sent", timeout=30)
-        wait_for(lambda: _row(engine, refused).status == "failed", timeout=30)
+        delayed = queue_notice(engine, "outage@example.com")
+        refused = queue_notice(engine, "refused@example.com")
+        wait_for(lambda: message_row(engine, delayed).status == "sent", timeout=30)
+        wait_for(lambda: message_row(engine, refused).status == "failed", timeout=30)
     finally:
         running.shutdown()
 
-    sent = _row(engine, delayed)
+    sent = message_row(engine, delayed)
     assert (sent.attempts, sent.provider_id, sent.backend, sent.last_error) == (
         2,
         "re_after_outage",
         "resend",
         "",
     )
-    failed = _row(engine, refused)
+    failed = message_row(engine, refused)
     assert failed.attempts == 1
     assert failed.last_error == "Resend 422 validation_error: Invalid `to` field."
     assert len(resend_api.requests_to("outage@example.com")) == 2
@@ -147,7 +131,7 @@ def test_a_separate_worker_process_delivers_and_stops_on_sigterm(tmp_path: Path)
     try:
         engine = chronos_db.make_engine(db_url)
         jobs = use_jobs(monkey, "", var_dir)
-        message_id = _queue(engine, "ada@example.com")
+        message_id = queue_notice(engine, "ada@example.com")
         assert jobs.huey.pending_count() == 1
         proc = subprocess.Popen(
             [sys.executable, "-m", "chronos.cli", "worker", "--workers", "1"],
@@ -158,13 +142,13 @@ def test_a_separate_worker_process_delivers_and_stops_on_sigterm(tmp_path: Path)
             text=True,
         )
         try:
-            wait_for(lambda: _row(engine, message_id).status == "sent", timeout=60)
+            wait_for(lambda: message_row(engine, message_id).status == "sent", timeout=60)
         finally:
             proc.send_signal(signal.SIGTERM)
             output, _ = proc.communicate(timeout=30)
         assert proc.returncode == 0, output
         assert "Consuming jobs from" in output
-        row = _row(engine, message_id)
+        row = message_row(engine, message_id)
         assert (row.backend, row.provider_id) == ("outbox", f"outbox-{message_id}")
         engine.dispose()
     finally:

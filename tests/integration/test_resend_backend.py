@@ -13,20 +13,19 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 import chronos.jobs
-from chronos.mail import queue_email
 from chronos.mail.backends import DeliveryError, ResendBackend
 from chronos.mail.delivery import deliver
-from chronos.models import EmailMessage, utcnow
+from chronos.models import utcnow
 from tests.support.mail import (
     FakeResend,
     Reply,
     error_body,
     fake_resend,
     install_test_templates,
-    notice,
+    message_row,
+    queue_notice,
 )
 
 API_KEY = "re_test_key"
@@ -53,29 +52,14 @@ def backend_for(url: str, timeout: float = 2.0) -> ResendBackend:
     )
 
 
-def _queue(engine: Engine, to: str) -> int:
-    with Session(engine) as db:
-        message_id = queue_email(db, to=to, org_id=None, **notice(name="Ada")).id
-        db.commit()
-    assert message_id is not None
-    return message_id
-
-
-def _row(engine: Engine, message_id: int) -> EmailMessage:
-    with Session(engine) as db:
-        row = db.get(EmailMessage, message_id)
-        assert row is not None
-        return row
-
-
 def test_an_accepted_message_is_sent_with_the_providers_id(
     engine: Engine, resend_api: FakeResend
 ) -> None:
     resend_api.script("ada@example.com", Reply(200, {"id": "re_abc123"}))
-    message_id = _queue(engine, "ada@example.com")
+    message_id = queue_notice(engine, "ada@example.com")
     attempt = deliver(message_id, backend=backend_for(resend_api.url), engine=engine)
     assert attempt.outcome == "sent"
-    row = _row(engine, message_id)
+    row = message_row(engine, message_id)
     assert (row.status, row.backend, row.provider_id, row.attempts) == (
         "sent",
         "resend",
@@ -98,10 +82,10 @@ def test_a_422_fails_the_message_for_good(engine: Engine, resend_api: FakeResend
         "bad@example.com",
         Reply(422, error_body(422, "validation_error", "Invalid `to` field.")),
     )
-    message_id = _queue(engine, "bad@example.com")
+    message_id = queue_notice(engine, "bad@example.com")
     attempt = deliver(message_id, backend=backend_for(resend_api.url), engine=engine)
     assert (attempt.outcome, attempt.retry_in) == ("failed", None)
-    row = _row(engine, message_id)
+    row = message_row(engine, message_id)
     assert (row.status, row.attempts) == ("failed", 1)
     assert row.last_error == "Resend 422 validation_error: Invalid `to` field."
     assert len(resend_api.requests) == 1
@@ -113,12 +97,12 @@ def test_a_500_then_a_200_retries_and_then_sends(engine: Engine, resend_api: Fak
         Reply(500, error_body(500, "application_error", "Something went wrong.")),
         Reply(200, {"id": "re_second_try"}),
     )
-    message_id = _queue(engine, "ada@example.com")
+    message_id = queue_notice(engine, "ada@example.com")
     backend = backend_for(resend_api.url)
 
     first = deliver(message_id, backend=backend, engine=engine)
     assert first.outcome == "retry" and first.retry_in is not None
-    row = _row(engine, message_id)
+    row = message_row(engine, message_id)
     assert (row.status, row.attempts) == ("queued", 1)
     assert row.last_error == "Resend 500 application_error: Something went wrong."
     assert row.next_attempt_at is not None
@@ -128,7 +112,7 @@ def test_a_500_then_a_200_retries_and_then_sends(engine: Engine, resend_api: Fak
     later = row.next_attempt_at + timedelta(seconds=1)
     second = deliver(message_id, backend=backend, engine=engine, now=lambda: later)
     assert second.outcome == "sent"
-    row = _row(engine, message_id)
+    row = message_row(engine, message_id)
     assert (row.status, row.attempts, row.provider_id, row.last_error) == (
         "sent",
         2,
@@ -144,11 +128,11 @@ def test_a_429_is_retried(engine: Engine, resend_api: FakeResend) -> None:
         "ada@example.com",
         Reply(429, error_body(429, "rate_limit_exceeded", "Too many requests.")),
     )
-    message_id = _queue(engine, "ada@example.com")
+    message_id = queue_notice(engine, "ada@example.com")
     assert deliver(message_id, backend=backend_for(resend_api.url), engine=engine).outcome == (
         "retry"
     )
-    assert "429" in _row(engine, message_id).last_error
+    assert "429" in message_row(engine, message_id).last_error
 
 
 def test_an_html_error_page_from_a_proxy_is_retried(engine: Engine) -> None:
@@ -172,10 +156,10 @@ def test_an_html_error_page_from_a_proxy_is_retried(engine: Engine) -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        message_id = _queue(engine, "ada@example.com")
+        message_id = queue_notice(engine, "ada@example.com")
         url = f"http://127.0.0.1:{server.server_address[1]}"
         assert deliver(message_id, backend=backend_for(url), engine=engine).outcome == "retry"
-        assert "502" in _row(engine, message_id).last_error
+        assert "502" in message_row(engine, message_id).last_error
     finally:
         server.shutdown()
         server.server_close()
@@ -185,13 +169,13 @@ def test_an_answer_slower_than_the_timeout_is_retried(
     engine: Engine, resend_api: FakeResend
 ) -> None:
     resend_api.script("ada@example.com", Reply(200, {"id": "re_too_late"}, delay=3.0))
-    message_id = _queue(engine, "ada@example.com")
+    message_id = queue_notice(engine, "ada@example.com")
     started = time.monotonic()
     attempt = deliver(message_id, backend=backend_for(resend_api.url, timeout=0.5), engine=engine)
     elapsed = time.monotonic() - started
     assert attempt.outcome == "retry"
     assert elapsed < 2.5, f"the 0.5 s timeout was not enforced ({elapsed:.1f}s)"
-    row = _row(engine, message_id)
+    row = message_row(engine, message_id)
     assert row.status == "queued"
     assert "did not answer" in row.last_error and "timed out" in row.last_error.lower()
 
@@ -201,10 +185,10 @@ def test_a_refused_connection_is_retried(engine: Engine) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     # Nothing listens on the port any more.
-    message_id = _queue(engine, "ada@example.com")
+    message_id = queue_notice(engine, "ada@example.com")
     attempt = deliver(message_id, backend=backend_for(f"http://127.0.0.1:{port}"), engine=engine)
     assert attempt.outcome == "retry"
-    row = _row(engine, message_id)
+    row = message_row(engine, message_id)
     assert row.status == "queued" and row.next_attempt_at is not None
     assert row.next_attempt_at > utcnow()
     assert "did not answer" in row.last_error

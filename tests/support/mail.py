@@ -17,10 +17,14 @@ from typing import Any
 
 import pytest
 from jinja2 import ChoiceLoader, DictLoader, Environment, PackageLoader, StrictUndefined
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from chronos.jobs import tasks
 from chronos.jobs.queue import build_huey
+from chronos.mail import queue_email
 from chronos.mail.backends import DeliveryError, OutgoingEmail
+from chronos.models import EmailMessage
 
 # ``chronos.mail.render`` the module (the package exports a function of the same name).
 render_module = import_module("chronos.mail.render")
@@ -56,6 +60,22 @@ def install_test_templates(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def notice(name: str = "Ada", url: str = "http://localhost:3000/verify?token=abc") -> dict:
     return {"template": TEST_TEMPLATE, "context": {"name": name, "url": url}}
+
+
+def queue_notice(engine: Engine, to: str = "ada@example.com", org_id: int | None = None) -> int:
+    """``queue_email`` in a unit of work of its own, committed; the message's id."""
+    with Session(engine) as db:
+        message_id = queue_email(db, to=to, org_id=org_id, **notice()).id
+        db.commit()
+    assert message_id is not None
+    return message_id
+
+
+def message_row(engine: Engine, message_id: int) -> EmailMessage:
+    with Session(engine) as db:
+        row = db.get(EmailMessage, message_id)
+        assert row is not None
+        return row
 
 
 @dataclass

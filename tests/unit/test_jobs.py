@@ -19,13 +19,14 @@ from chronos import db as chronos_db
 from chronos.cli import cli
 from chronos.jobs import Jobs, consumer, jobs_in_process
 from chronos.jobs.queue import build_huey
-from chronos.mail import delivery, queue_email
+from chronos.mail import delivery
 from chronos.models import EmailMessage, utcnow
 from chronos.settings import get_settings
 from tests.support.mail import (
     ScriptedBackend,
     install_test_templates,
-    notice,
+    message_row,
+    queue_notice,
     transient,
     use_jobs,
     wait_for,
@@ -47,21 +48,6 @@ def app_db(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
     """The app's own session_scope() (used by the tasks) on the test database."""
     monkeypatch.setattr(chronos_db, "get_engine", lambda: engine)
     return engine
-
-
-def _queue(engine: Engine, to: str = "ada@example.com") -> int:
-    with Session(engine) as db:
-        message_id = queue_email(db, to=to, org_id=None, **notice()).id
-        db.commit()
-    assert message_id is not None
-    return message_id
-
-
-def _status(engine: Engine, message_id: int) -> str:
-    with Session(engine) as db:
-        row = db.get(EmailMessage, message_id)
-        assert row is not None
-        return row.status
 
 
 def _huey_threads() -> list[threading.Thread]:
@@ -113,7 +99,7 @@ def test_a_failed_attempt_schedules_the_next_one_when_it_is_due(
     monkeypatch.setattr(
         delivery, "backend_from_settings", lambda settings: ScriptedBackend([transient()])
     )
-    message_id = _queue(app_db)
+    message_id = queue_notice(app_db)
     jobs.huey.flush()
     before = utcnow()
     jobs.deliver_email.call_local(message_id)
@@ -131,15 +117,15 @@ def test_a_failed_attempt_schedules_the_next_one_when_it_is_due(
 
 
 def test_a_delivered_message_schedules_nothing(app_db: Engine, jobs: Jobs) -> None:
-    message_id = _queue(app_db)
+    message_id = queue_notice(app_db)
     jobs.huey.flush()
     jobs.deliver_email.call_local(message_id)
-    assert _status(app_db, message_id) == "sent"  # the default outbox backend
+    assert message_row(app_db, message_id).status == "sent"  # the default outbox backend
     assert jobs.huey.scheduled() == [] and jobs.huey.pending() == []
 
 
 def test_the_sweeper_task_enqueues_overdue_messages(app_db: Engine, jobs: Jobs) -> None:
-    message_id = _queue(app_db)
+    message_id = queue_notice(app_db)
     with Session(app_db) as db:
         row = db.get(EmailMessage, message_id)
         assert row is not None
@@ -161,8 +147,8 @@ def test_the_background_consumer_leaves_signal_handlers_alone_and_stops(
     running = consumer.background_consumer(jobs.huey, workers=1)
     try:
         assert {s: signal.getsignal(s) for s in before} == before
-        message_id = _queue(app_db)
-        wait_for(lambda: _status(app_db, message_id) == "sent", timeout=15)
+        message_id = queue_notice(app_db)
+        wait_for(lambda: message_row(app_db, message_id).status == "sent", timeout=15)
     finally:
         running.shutdown()
     assert not _huey_threads()

@@ -10,14 +10,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 import chronos.jobs
-from chronos.mail import delivery, queue_email
+from chronos.mail import delivery
 from chronos.mail.delivery import MAX_ATTEMPTS, deliver, retry_delay_seconds, sweep
 from chronos.models import EmailMessage, utcnow
 from tests.support.mail import (
     ScriptedBackend,
     install_test_templates,
-    notice,
+    message_row,
     permanent,
+    queue_notice,
     transient,
 )
 
@@ -32,21 +33,6 @@ def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     ids: list[int] = []
     monkeypatch.setattr(chronos.jobs, "enqueue_delivery", ids.append)
     return ids
-
-
-def _queue(engine: Engine, to: str = "ada@example.com") -> int:
-    with Session(engine) as db:
-        message_id = queue_email(db, to=to, org_id=None, **notice()).id
-        db.commit()
-    assert message_id is not None
-    return message_id
-
-
-def _row(engine: Engine, message_id: int) -> EmailMessage:
-    with Session(engine) as db:
-        row = db.get(EmailMessage, message_id)
-        assert row is not None
-        return row
 
 
 def _set(engine: Engine, message_id: int, **values: object) -> None:
@@ -68,11 +54,11 @@ def _clock(start: datetime) -> tuple[list[datetime], object]:
 
 
 def test_a_successful_attempt_marks_the_message_sent(engine: Engine, enqueued: list[int]) -> None:
-    message_id = _queue(engine)
+    message_id = queue_notice(engine)
     backend = ScriptedBackend(["re_123"], name="resend")
     attempt = deliver(message_id, backend=backend, engine=engine)
     assert (attempt.outcome, attempt.retry_in) == ("sent", None)
-    row = _row(engine, message_id)
+    row = message_row(engine, message_id)
     assert (row.status, row.backend, row.provider_id, row.attempts) == (
         "sent",
         "resend",
@@ -90,16 +76,16 @@ def test_the_outbox_backend_records_its_own_provider_id(
 ) -> None:
     from chronos.mail.backends import OutboxBackend
 
-    message_id = _queue(engine)
+    message_id = queue_notice(engine)
     deliver(message_id, backend=OutboxBackend(), engine=engine)
-    row = _row(engine, message_id)
+    row = message_row(engine, message_id)
     assert (row.status, row.backend, row.provider_id) == ("sent", "outbox", f"outbox-{message_id}")
 
 
 def test_a_transient_failure_queues_the_message_again_with_a_delay(
     engine: Engine, enqueued: list[int]
 ) -> None:
-    message_id = _queue(engine)
+    message_id = queue_notice(engine)
     start = utcnow()
     attempt = deliver(
         message_id,
@@ -109,7 +95,7 @@ def test_a_transient_failure_queues_the_message_again_with_a_delay(
         rand=lambda: 0.5,  # no jitter
     )
     assert (attempt.outcome, attempt.retry_in) == ("retry", 30)
-    row = _row(engine, message_id)
+    row = message_row(engine, message_id)
     assert (row.status, row.attempts) == ("queued", 1)
     assert row.last_error == "Resend 503 application_error: down"
     assert row.next_attempt_at == start + timedelta(seconds=30)
@@ -117,14 +103,14 @@ def test_a_transient_failure_queues_the_message_again_with_a_delay(
 
 
 def test_a_permanent_failure_fails_the_message_at_once(engine: Engine, enqueued: list[int]) -> None:
-    message_id = _queue(engine)
+    message_id = queue_notice(engine)
     attempt = deliver(
         message_id,
         backend=ScriptedBackend([permanent("Resend 422 validation_error: bad to")]),
         engine=engine,
     )
     assert (attempt.outcome, attempt.retry_in) == ("failed", None)
-    row = _row(engine, message_id)
+    row = message_row(engine, message_id)
     assert (row.status, row.attempts, row.last_error) == (
         "failed",
         1,
@@ -139,18 +125,18 @@ def test_an_unexpected_backend_error_is_retried_and_recorded(
     def explode(email: object) -> None:
         raise KeyError("surprise")
 
-    message_id = _queue(engine)
+    message_id = queue_notice(engine)
     attempt = deliver(
         message_id, backend=ScriptedBackend(["unused"], on_send=explode), engine=engine
     )
     assert attempt.outcome == "retry"
-    assert "KeyError" in _row(engine, message_id).last_error
+    assert "KeyError" in message_row(engine, message_id).last_error
 
 
 def test_transient_failures_retry_until_the_attempts_run_out(
     engine: Engine, enqueued: list[int]
 ) -> None:
-    message_id = _queue(engine)
+    message_id = queue_notice(engine)
     at, clock = _clock(utcnow())
     backend = ScriptedBackend([transient("Resend 500 application_error: boom")])
     delays = []
@@ -163,7 +149,7 @@ def test_transient_failures_retry_until_the_attempts_run_out(
     assert attempt.outcome == "failed"
     assert len(backend.sent) == MAX_ATTEMPTS
     assert delays == [retry_delay_seconds(n) for n in range(1, MAX_ATTEMPTS)]
-    row = _row(engine, message_id)
+    row = message_row(engine, message_id)
     assert (row.status, row.attempts) == ("failed", MAX_ATTEMPTS)
     assert row.last_error.startswith(
         f"Gave up after {MAX_ATTEMPTS} attempts. Last error: Resend 500"
@@ -174,24 +160,27 @@ def test_transient_failures_retry_until_the_attempts_run_out(
 
 
 def test_a_message_that_is_not_due_yet_is_left_alone(engine: Engine, enqueued: list[int]) -> None:
-    message_id = _queue(engine)
+    message_id = queue_notice(engine)
     _set(engine, message_id, next_attempt_at=utcnow() + timedelta(minutes=5))
     backend = ScriptedBackend(["re_1"])
     assert deliver(message_id, backend=backend, engine=engine).outcome == "skipped"
     assert backend.sent == []
-    assert (_row(engine, message_id).status, _row(engine, message_id).attempts) == ("queued", 0)
+    assert (message_row(engine, message_id).status, message_row(engine, message_id).attempts) == (
+        "queued",
+        0,
+    )
 
 
 @pytest.mark.parametrize("status", ["sending", "sent", "failed"])
 def test_only_queued_messages_are_attempted(
     engine: Engine, enqueued: list[int], status: str
 ) -> None:
-    message_id = _queue(engine)
+    message_id = queue_notice(engine)
     _set(engine, message_id, status=status)
     backend = ScriptedBackend(["re_1"])
     assert deliver(message_id, backend=backend, engine=engine).outcome == "skipped"
     assert backend.sent == []
-    assert _row(engine, message_id).status == status
+    assert message_row(engine, message_id).status == status
 
 
 def test_a_missing_message_is_skipped(engine: Engine) -> None:
@@ -202,7 +191,7 @@ def test_a_second_job_for_a_message_being_sent_does_nothing(
     engine: Engine, enqueued: list[int]
 ) -> None:
     """The duplicate job (sweeper + scheduled retry) arrives while the first is sending."""
-    message_id = _queue(engine)
+    message_id = queue_notice(engine)
     inner: list[str] = []
     backend = ScriptedBackend(["re_1"])
     backend.on_send = lambda email: inner.append(
@@ -216,7 +205,7 @@ def test_a_second_job_for_a_message_being_sent_does_nothing(
 def test_many_workers_at_once_send_a_message_exactly_once(
     engine: Engine, enqueued: list[int]
 ) -> None:
-    message_id = _queue(engine)
+    message_id = queue_notice(engine)
     backend = ScriptedBackend(["re_1"])
     barrier = threading.Barrier(8)
     outcomes: list[str] = []
@@ -232,7 +221,7 @@ def test_many_workers_at_once_send_a_message_exactly_once(
         t.join()
     assert sorted(outcomes) == ["sent"] + ["skipped"] * 7
     assert len(backend.sent) == 1
-    assert _row(engine, message_id).attempts == 1
+    assert message_row(engine, message_id).attempts == 1
 
 
 # ---------------------------------------------------------------- the backoff schedule
@@ -271,15 +260,15 @@ def test_the_sweeper_lists_queued_messages_no_job_picked_up(
     engine: Engine, enqueued: list[int]
 ) -> None:
     now = utcnow()
-    overdue = _queue(engine, "overdue@example.com")
+    overdue = queue_notice(engine, "overdue@example.com")
     _set(engine, overdue, next_attempt_at=now - timedelta(minutes=3))
-    fresh = _queue(engine, "fresh@example.com")
+    fresh = queue_notice(engine, "fresh@example.com")
     _set(engine, fresh, next_attempt_at=now - timedelta(seconds=30))
-    waiting = _queue(engine, "waiting@example.com")
+    waiting = queue_notice(engine, "waiting@example.com")
     _set(engine, waiting, next_attempt_at=now + timedelta(minutes=10))
-    done = _queue(engine, "done@example.com")
+    done = queue_notice(engine, "done@example.com")
     _set(engine, done, status="sent", next_attempt_at=now - timedelta(hours=1))
-    gone = _queue(engine, "gone@example.com")
+    gone = queue_notice(engine, "gone@example.com")
     _set(engine, gone, status="failed", next_attempt_at=now - timedelta(hours=1))
 
     result = sweep(engine=engine, now=now)
@@ -291,24 +280,24 @@ def test_the_sweeper_rescues_a_message_a_dead_worker_left_sending(
     engine: Engine, enqueued: list[int]
 ) -> None:
     now = utcnow()
-    stuck = _queue(engine, "stuck@example.com")
+    stuck = queue_notice(engine, "stuck@example.com")
     _set(engine, stuck, status="sending", attempts=2, updated_at=now - timedelta(minutes=11))
-    busy = _queue(engine, "busy@example.com")
+    busy = queue_notice(engine, "busy@example.com")
     _set(engine, busy, status="sending", attempts=1, updated_at=now - timedelta(minutes=1))
 
     result = sweep(engine=engine, now=now)
     assert (result.rescued, result.failed, result.due) == (1, 0, [stuck])
-    row = _row(engine, stuck)
+    row = message_row(engine, stuck)
     assert (row.status, row.attempts) == ("queued", 2)
     assert "interrupted" in row.last_error
-    assert _row(engine, busy).status == "sending"  # its worker may still be at it
+    assert message_row(engine, busy).status == "sending"  # its worker may still be at it
     # And the rescued message goes out on the next attempt.
     assert deliver(stuck, backend=ScriptedBackend(["re_9"]), engine=engine).outcome == "sent"
 
 
 def test_a_stuck_message_with_no_attempts_left_fails(engine: Engine, enqueued: list[int]) -> None:
     now = utcnow()
-    stuck = _queue(engine)
+    stuck = queue_notice(engine)
     _set(
         engine,
         stuck,
@@ -318,7 +307,7 @@ def test_a_stuck_message_with_no_attempts_left_fails(engine: Engine, enqueued: l
     )
     result = sweep(engine=engine, now=now)
     assert (result.rescued, result.failed, result.due) == (0, 1, [])
-    row = _row(engine, stuck)
+    row = message_row(engine, stuck)
     assert row.status == "failed"
     assert row.last_error.startswith(f"Gave up after {MAX_ATTEMPTS} attempts")
 
@@ -328,7 +317,7 @@ def test_the_sweeper_takes_a_bounded_batch_oldest_first(
 ) -> None:
     monkeypatch.setattr(delivery, "SWEEP_BATCH", 2)
     now = utcnow()
-    ids = [_queue(engine, f"m{n}@example.com") for n in range(3)]
+    ids = [queue_notice(engine, f"m{n}@example.com") for n in range(3)]
     for n, message_id in enumerate(ids):
         _set(engine, message_id, next_attempt_at=now - timedelta(minutes=10 - n))
     assert sweep(engine=engine, now=now).due == ids[:2]
