@@ -118,6 +118,7 @@ def test_an_admin_sees_the_email_log_and_retries_a_failed_email(
     page.goto(f"{app_server.base_url}/admin/email?status=failed")
     expect(page.get_by_role("heading", name="Email log")).to_be_visible()
     page.locator("#email-search").fill(to)
+    expect(page.get_by_text("1 total")).to_be_visible()
     row = page.locator("table tbody tr", has_text=to)
     expect(row).to_have_count(1)
     expect(row).to_contain_text("Resend 422 validation_error")
@@ -136,6 +137,7 @@ def test_an_admin_sees_the_email_log_and_retries_a_failed_email(
     page.set_viewport_size(PHONE)
     page.goto(f"{app_server.base_url}/admin/email")
     page.locator("#email-search").fill(to)
+    expect(page.get_by_text("1 total")).to_be_visible()  # the search has applied
     card = page.locator(".rt-Card", has_text=to)  # phones get cards instead of the table
     expect(card).to_be_visible()
     expect(card).to_contain_text("Sent")
