@@ -6,6 +6,16 @@
   restarts and re-enqueues; huey's own retries are not used for it).
 - ``sweep_email()`` every minute: queue again what no job is coming for (see
   ``delivery.sweep``).
+- ``run_automations()`` every minute: fire the date triggers, then run what is pending
+  (``services.automations``: claimed per run, retried with backoff, failures recorded).
+- ``scan_reminders()`` every 15 minutes: task and key-date reminders, once per occurrence,
+  and the reminder emails quiet hours held back (``services.notifications``).
+- ``send_digests()`` every hour: the daily digest of the users whose digest hour it is.
+
+This module is a composition point like ``chronos.py``: the scheduled task bodies call into
+the services (imported inside them, so importing the queue never drags the domain in).
+Each is safe to run on several workers at once: every write they make is claimed or
+de-duplicated in the database.
 """
 
 from __future__ import annotations
@@ -29,6 +39,9 @@ class Jobs:
     huey: Huey
     deliver_email: TaskWrapper
     sweep_email: TaskWrapper
+    run_automations: TaskWrapper
+    scan_reminders: TaskWrapper
+    send_digests: TaskWrapper
 
 
 def register_tasks(huey: Huey) -> Jobs:
@@ -50,7 +63,45 @@ def register_tasks(huey: Huey) -> Jobs:
         if result.due:
             log.info("email sweep: %s overdue messages enqueued", len(result.due))
 
-    return Jobs(huey=huey, deliver_email=deliver_email, sweep_email=sweep_email)
+    @huey.periodic_task(crontab(minute="*"), name="run_automations")
+    def run_automations() -> None:
+        from chronos.db import session_scope
+        from chronos.services import automations
+
+        with session_scope() as db:
+            fired = automations.scan_dates(db)
+        outcome = automations.run_pending()
+        if fired or outcome.done or outcome.retried or outcome.failed:
+            log.info("automations: %s fired, %s", fired, outcome)
+
+    @huey.periodic_task(crontab(minute="*/15"), name="scan_reminders")
+    def scan_reminders() -> None:
+        from chronos.db import session_scope
+        from chronos.services import notifications
+
+        with session_scope() as db:
+            result = notifications.scan_reminders(db)
+        if result.notified or result.emailed:
+            log.info("reminders: %s notified, %s emails", result.notified, result.emailed)
+
+    @huey.periodic_task(crontab(minute="2"), name="send_digests")
+    def send_digests() -> None:
+        from chronos.db import session_scope
+        from chronos.services import notifications
+
+        with session_scope() as db:
+            sent = notifications.send_digests(db)
+        if sent:
+            log.info("digests: %s sent", sent)
+
+    return Jobs(
+        huey=huey,
+        deliver_email=deliver_email,
+        sweep_email=sweep_email,
+        run_automations=run_automations,
+        scan_reminders=scan_reminders,
+        send_digests=send_digests,
+    )
 
 
 @lru_cache(maxsize=1)

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from chronos.models import (
@@ -454,13 +454,18 @@ def today_view(
     actor = access.require_active(actor)
     today = today or org_today(db, actor.org_id)
     horizon = today + timedelta(days=days)
+    # Drive from the actor's open files: an agent's few hundred files reach their tasks through
+    # ix_tasks_txn_status instead of the brokerage's every open task (bench/TASKS.md).
+    files = select(Transaction.id).where(
+        access.visible_transactions(actor),
+        col(Transaction.stage).not_in([Stage.CLOSED.value, Stage.CANCELLED.value]),
+    )
     base: list[Any] = [
         Task.org_id == actor.org_id,
+        col(Task.transaction_id).in_(files),
         Task.status == OPEN,
         col(Task.due_date).is_not(None),
         col(Task.due_date) <= horizon,
-        access.visible_transactions(actor),
-        col(Transaction.stage).not_in([Stage.CLOSED.value, Stage.CANCELLED.value]),
     ]
     if not actor.is_staff:
         mine = select(Participant.id).where(Participant.user_id == actor.id)
@@ -470,29 +475,36 @@ def today_view(
         "due_today": col(Task.due_date) == today,
         "next_days": col(Task.due_date) > today,
     }
-    lists: dict[str, list[Task]] = {}
-    totals: dict[str, int] = {}
-    addresses: dict[int, str] = {}
-    for name, clause in buckets.items():
-        joined = select(Task, Transaction).join(
-            Transaction, col(Transaction.id) == Task.transaction_id
-        )
-        rows = db.exec(
-            joined.where(*base, clause)
-            .order_by(col(Task.due_date), col(Task.transaction_id), col(Task.position))
-            .limit(limit)
-        ).all()
-        lists[name] = [t for t, _ in rows]
-        for _, txn in rows:
-            addresses[txn.id or 0] = txn.address
-        totals[name] = int(
+    counted = db.exec(
+        select(
+            func.coalesce(func.sum(case((buckets["overdue"], 1), else_=0)), 0),
+            func.coalesce(func.sum(case((buckets["due_today"], 1), else_=0)), 0),
+            func.coalesce(func.sum(case((buckets["next_days"], 1), else_=0)), 0),
+        ).where(*base)
+    ).one()
+    totals = dict(zip(buckets, (int(n) for n in counted), strict=True))
+    lists: dict[str, list[Task]] = {
+        name: list(
             db.exec(
-                select(func.count())
-                .select_from(Task)
-                .join(Transaction, col(Transaction.id) == Task.transaction_id)
+                select(Task)
                 .where(*base, clause)
-            ).one()
+                .order_by(col(Task.due_date), col(Task.transaction_id), col(Task.position))
+                .limit(limit)
+            ).all()
         )
+        if totals[name]
+        else []
+        for name, clause in buckets.items()
+    }
+    listed = {t.transaction_id for rows in lists.values() for t in rows}
+    addresses = {
+        txn.id or 0: txn.address
+        for txn in (
+            db.exec(select(Transaction).where(col(Transaction.id).in_(listed))).all()
+            if listed
+            else []
+        )
+    }
     txn_ids = set(addresses)
     labels = _key_labels(db, txn_ids)
 
