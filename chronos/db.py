@@ -60,3 +60,25 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def insert_ignoring_duplicates(
+    session: Session, table: Any, rows: list[dict[str, Any]], unique: list[str]
+) -> int:
+    """INSERT … ON CONFLICT (unique) DO NOTHING on SQLite and PostgreSQL; returns the rows
+    inserted. No savepoint: pysqlite's SAVEPOINT handling cannot be trusted inside the
+    embedded default's transactions, and a conflict here is an expected outcome."""
+    if not rows:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+    inserted = 0
+    for start in range(0, len(rows), 1000):
+        result: Any = session.execute(
+            dialect_insert(table).on_conflict_do_nothing(index_elements=unique),
+            rows[start : start + 1000],
+        )
+        inserted += max(0, result.rowcount or 0)
+    return inserted

@@ -21,11 +21,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from chronos import mail, routes
-from chronos.db import session_scope
+from chronos.db import insert_ignoring_duplicates, session_scope
 from chronos.models import (
     AutomationRule,
     AutomationRun,
@@ -313,20 +312,28 @@ def fire(
         ).first()
         if exists is not None:
             continue
-        try:
-            with db.begin_nested():
-                db.add(
-                    AutomationRun(
-                        org_id=txn.org_id,
-                        rule_id=rule.id or 0,
-                        transaction_id=txn.id or 0,
-                        occurrence=occurrence[:120],
-                    )
-                )
-                db.flush()
-            made += 1
-        except IntegrityError:  # another worker recorded it first
-            continue
+        now = utcnow()
+        made += insert_ignoring_duplicates(
+            db,
+            AutomationRun.__table__,  # type: ignore[attr-defined]
+            [
+                {
+                    "org_id": txn.org_id,
+                    "rule_id": rule.id or 0,
+                    "transaction_id": txn.id or 0,
+                    "occurrence": occurrence[:120],
+                    "status": "pending",
+                    "attempts": 0,
+                    "last_error": "",
+                    "result": "",
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                    "finished_at": None,
+                }
+            ],
+            ["rule_id", "transaction_id", "occurrence"],
+        )
     return made
 
 

@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from chronos import mail, routes
+from chronos.db import insert_ignoring_duplicates
 from chronos.models import (
     KeyDate,
     Notification,
@@ -192,23 +192,28 @@ def notify(
     ).first()
     if exists is not None:
         return None
-    note = Notification(
-        org_id=org_id,
-        user_id=user_id,
-        transaction_id=transaction_id,
-        kind=kind,
-        title=title[:200],
-        body=body[:1000],
-        link=link[:300],
-        dedupe_key=dedupe_key[:120],
-    )
-    try:
-        with db.begin_nested():  # another worker may insert the same key between check and insert
-            db.add(note)
-            db.flush()
-    except IntegrityError:
+    table = Notification.__table__  # type: ignore[attr-defined]
+    row = {
+        "org_id": org_id,
+        "user_id": user_id,
+        "transaction_id": transaction_id,
+        "kind": kind,
+        "title": title[:200],
+        "body": body[:1000],
+        "link": link[:300],
+        "dedupe_key": dedupe_key[:120],
+        "created_at": utcnow(),
+        "read_at": None,
+        "emailed_at": None,
+    }
+    # Another worker may insert the same key between the check and here: DO NOTHING then.
+    if not insert_ignoring_duplicates(db, table, [row], ["user_id", "dedupe_key"]):
         return None
-    return note
+    return db.exec(
+        select(Notification).where(
+            Notification.user_id == user_id, Notification.dedupe_key == row["dedupe_key"]
+        )
+    ).one()
 
 
 def list_notifications(
@@ -411,17 +416,8 @@ def _insert_new(db: Session, org_id: int, candidates: list[_Candidate]) -> int:
         }
         for c in fresh
     ]
-    dialect = db.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
     table = Notification.__table__  # type: ignore[attr-defined]
-    for start in range(0, len(rows), 1000):
-        db.execute(
-            dialect_insert(table).on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"]),
-            rows[start : start + 1000],
-        )
+    insert_ignoring_duplicates(db, table, rows, ["user_id", "dedupe_key"])
     return len(fresh)
 
 
