@@ -9,16 +9,30 @@ from chronos.components.layout import AUTH_FORM_SCRIPT
 from chronos.jobs import jobs_in_process
 from chronos.logging_setup import configure_logging
 from chronos.pages import (  # noqa: F401  (each module registers its pages)
+    accept_invitation,
+    account,
+    admin_automations,
+    admin_checklists,
     admin_email,
+    admin_security,
+    admin_users,
+    calendar,
     dev_mailbox,
+    forgot_password,
     index,
+    notifications,
     people,
     person,
     pipeline,
     portal,
+    reset_password,
     sign_in,
+    sign_up,
+    today,
     transaction,
     transaction_new,
+    two_factor,
+    verify_email,
 )
 from chronos.pages.registry import add_pages
 

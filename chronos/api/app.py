@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from chronos.api import auth_routes, rest
+from chronos.api import auth_routes, invitation_routes, rest
 
 
 def create_api() -> Starlette:
-    return Starlette(routes=[*auth_routes.ROUTES, *rest.ROUTES])
+    return Starlette(routes=[*auth_routes.ROUTES, *invitation_routes.ROUTES, *rest.ROUTES])

@@ -48,7 +48,7 @@ def same_origin_ok(request: Request) -> bool:
     return trusted_origin(request) is not None
 
 
-def token_from_cookie_header(header: str | None) -> str | None:
+def _cookie_value(header: str | None, name: str) -> str | None:
     if not header:
         return None
     jar: SimpleCookie = SimpleCookie()
@@ -56,8 +56,47 @@ def token_from_cookie_header(header: str | None) -> str | None:
         jar.load(header)
     except Exception:  # a malformed header from a client means: no session
         return None
-    morsel = jar.get(get_settings().cookie_name)
+    morsel = jar.get(name)
     return morsel.value if morsel else None
+
+
+def token_from_cookie_header(header: str | None) -> str | None:
+    return _cookie_value(header, get_settings().cookie_name)
+
+
+def pending_cookie_name() -> str:
+    """The short-lived cookie between a correct password and the two-factor code."""
+    return f"{get_settings().cookie_name}_2fa"
+
+
+# Only the two-factor POST needs the pending cookie.
+PENDING_COOKIE_PATH = "/auth/"
+
+
+def pending_token_from_cookie_header(header: str | None) -> str | None:
+    return _cookie_value(header, pending_cookie_name())
+
+
+def set_pending_cookie(response: Response, request: Request, token: str, max_age: int) -> None:
+    response.set_cookie(
+        pending_cookie_name(),
+        token,
+        max_age=max_age,
+        path=PENDING_COOKIE_PATH,
+        httponly=True,
+        secure=cookie_is_secure(request),
+        samesite="strict",
+    )
+
+
+def clear_pending_cookie(response: Response, request: Request) -> None:
+    response.delete_cookie(
+        pending_cookie_name(),
+        path=PENDING_COOKIE_PATH,
+        httponly=True,
+        secure=cookie_is_secure(request),
+        samesite="strict",
+    )
 
 
 def cookie_is_secure(request: Request) -> bool:

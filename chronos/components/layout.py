@@ -25,11 +25,17 @@ def api_url(path: str) -> str:
     return get_config().api_url.rstrip("/") + path
 
 
-def brand() -> rx.Component:
+def brand(compact: bool = False) -> rx.Component:
+    """The logo; ``compact`` drops the word on phones (the navbar needs the room at 390px)."""
     return rx.link(
         rx.flex(
             rx.icon("calendar_check", size=22, color=rx.color("accent", 9)),
-            rx.text("Chronos", weight="bold", size="5"),
+            rx.text(
+                "Chronos",
+                weight="bold",
+                size="5",
+                display=["none", "inline"] if compact else "inline",
+            ),
             align="center",
             spacing="2",
         ),
@@ -82,13 +88,16 @@ def sign_out_form() -> rx.Component:
 
 def navbar(active: str, user_name: Var, role_label: Var, is_staff: Var) -> rx.Component:
     staff_links = rx.flex(
+        nav_link("Today", "sun", routes.TODAY, active == "today"),
         nav_link("Pipeline", "kanban", routes.PIPELINE, active == "pipeline"),
+        nav_link("Calendar", "calendar_days", routes.CALENDAR, active == "calendar"),
         nav_link("New", "circle_plus", routes.NEW_TRANSACTION, active == "new"),
         nav_link("People", "users", routes.PEOPLE, active == "people"),
         spacing="1",
     )
     portal_links = rx.flex(
         nav_link("My transactions", "house", routes.PORTAL, active == "portal"),
+        nav_link("Calendar", "calendar_days", routes.CALENDAR, active == "calendar"),
         spacing="1",
     )
     # Imported here: the state package imports components for its pages' helpers.
@@ -100,7 +109,7 @@ def navbar(active: str, user_name: Var, role_label: Var, is_staff: Var) -> rx.Co
     )
     return rx.el.header(
         rx.flex(
-            brand(),
+            brand(compact=True),
             rx.el.nav(
                 rx.flex(rx.cond(is_staff, staff_links, portal_links), admin_link, spacing="1"),
                 aria_label="Main",
@@ -151,6 +160,63 @@ def navbar(active: str, user_name: Var, role_label: Var, is_staff: Var) -> rx.Co
     )
 
 
+def verify_banner() -> rx.Component:
+    """Shown to a signed-in user whose email address is not verified yet."""
+    from chronos.state.session import SessionState
+
+    return rx.box(
+        rx.callout.root(
+            rx.callout.icon(rx.icon("mail_warning", size=18)),
+            rx.flex(
+                rx.callout.text(
+                    rx.text.strong("Verify your email address. "),
+                    "Open the link we emailed you. Until then you can look around, but not "
+                    "invite people or open transactions.",
+                ),
+                rx.button(
+                    rx.cond(
+                        SessionState.resend_busy, rx.spinner(size="1"), rx.icon("send", size=14)
+                    ),
+                    "Resend email",
+                    size="1",
+                    variant="soft",
+                    color_scheme="amber",
+                    disabled=SessionState.resend_busy,
+                    on_click=SessionState.resend_verification,
+                    id="resend-verification",
+                ),
+                direction=rx.breakpoints(initial="column", sm="row"),
+                align=rx.breakpoints(initial="start", sm="center"),
+                justify="between",
+                spacing="3",
+                width="100%",
+            ),
+            color_scheme="amber",
+            role="status",
+            width="100%",
+        ),
+        max_width="1200px",
+        margin_x="auto",
+        padding_x=["12px", "16px", "24px"],
+        padding_top="12px",
+    )
+
+
+def auth_card(*children: rx.Component, width: str = "420px") -> rx.Component:
+    """The centred card of the signed-out pages (sign-in, sign-up, reset, verification)."""
+    return rx.center(
+        rx.card(
+            rx.flex(brand(), *children, direction="column", spacing="4"),
+            size="4",
+            width="100%",
+            max_width=width,
+        ),
+        min_height="100vh",
+        padding="16px",
+        background=rx.color("gray", 2),
+    )
+
+
 def app_shell(
     *children: rx.Component,
     active: str,
@@ -160,8 +226,11 @@ def app_shell(
     signed_in: Var,
 ) -> rx.Component:
     """Page frame. Until the loader has confirmed who is signed in, only a spinner shows."""
+    from chronos.state.session import SessionState
+
     return rx.box(
         rx.cond(signed_in, navbar(active, user_name, role_label, is_staff)),
+        rx.cond(signed_in & ~SessionState.email_verified, verify_banner()),
         rx.el.main(
             *children,
             style={"maxWidth": "1200px", "margin": "0 auto"},

@@ -21,15 +21,28 @@ from chronos.components.ui import (
 )
 from chronos.db import session_scope
 from chronos.models import ParticipantRole, PropertyType, Role, Stage
+from chronos.pages.admin_users import invitation_item
 from chronos.pages.registry import page
-from chronos.services import key_dates, people, timeline, transactions, users
+from chronos.pages.transaction_tasks import TaskPanelState, tasks_panel
+from chronos.services import invitations, key_dates, people, timeline, transactions, users
 from chronos.services.errors import ChronosError, NotFound, ValidationFailed
+from chronos.services.invitations import InvitationRow
 from chronos.services.key_dates import KeyDateRow
 from chronos.services.people import PersonRow
+from chronos.services.security_log import Client
 from chronos.services.timeline import EventRow
 from chronos.services.transactions import TransactionDetail
 from chronos.services.users import StaffMember
 from chronos.state.session import EXTERNAL, SessionState
+
+# Which portal role a contact is invited as, by their role on the deal.
+INVITE_ROLE_FOR = {
+    "buyer": "client",
+    "seller": "client",
+    "attorney": "attorney",
+    "lender": "lender",
+}
+INVITE_ROLES = [("client", "Client"), ("attorney", "Attorney"), ("lender", "Lender")]
 
 EVENTS_PAGE = 15
 CONTACT_ROLES = [
@@ -90,6 +103,15 @@ class TransactionState(SessionState):
     override_is_set: bool = False
     override_errors: dict[str, str] = {}
     override_error: str = ""
+    # portal invitations
+    invitations: list[InvitationRow] = []
+    invited_emails: list[str] = []  # emails with a pending invitation
+    invite_open: bool = False
+    invite_mode: str = "contact"
+    invite_role: str = "client"
+    invite_errors: dict[str, str] = {}
+    invite_error: str = ""
+    invite_saving: bool = False
 
     def _txn_id(self) -> int:
         return self._int_param("txn_id")
@@ -101,7 +123,8 @@ class TransactionState(SessionState):
         # of the same deal (one session lookup either way).
         user, redirect = self._gate(frozenset(Role))
         if user is None or user.role_enum in EXTERNAL:
-            self.detail, self.events = None, []
+            self.detail, self.events, self.invitations = None, [], []
+            self.invited_emails = []
             if user is None:
                 return redirect
             return rx.redirect(routes.portal_transaction(self._param("txn_id")), replace=True)
@@ -112,16 +135,21 @@ class TransactionState(SessionState):
                 txn_id = self._txn_id()
                 self.detail = transactions.get_transaction(db, user, txn_id)
                 self.key_dates = key_dates.list_key_dates(db, user, txn_id)
+                self._load_invitations(db, user, txn_id)
                 self._load_events(db, user, txn_id, reset=True)
             self.error, self.not_found = "", False
             self.preset_choice, self.key_dates_error = "", ""
         except NotFound:
             self.detail, self.events, self.not_found = None, [], True
-            self.key_dates = []
+            self.key_dates, self.invitations, self.invited_emails = [], [], []
         except ChronosError as exc:
             self.error = exc.message
         self.loading = False
         return None
+
+    def _load_invitations(self, db: Any, user: Any, txn_id: int) -> None:
+        self.invitations = invitations.list_for_transaction(db, user, txn_id)
+        self.invited_emails = [i.email for i in self.invitations if i.status == "pending"]
 
     def _load_events(self, db: Any, user: Any, txn_id: int, *, reset: bool) -> None:
         result = timeline.list_events(
@@ -134,8 +162,23 @@ class TransactionState(SessionState):
         txn_id = self._txn_id()
         self.detail = transactions.get_transaction(db, user, txn_id)
         self.key_dates = key_dates.list_key_dates(db, user, txn_id)
+        self._load_invitations(db, user, txn_id)
         self.events_page = 1
         self._load_events(db, user, txn_id, reset=True)
+
+    @rx.event
+    def reload_events(self):  # type: ignore[no-untyped-def]
+        """The newest timeline page again (after another panel changed the file)."""
+        user = self._actor()
+        if user is None or self.detail is None:
+            return None
+        try:
+            with session_scope() as db:
+                self.events_page = 1
+                self._load_events(db, user, self._txn_id(), reset=True)
+        except ChronosError:
+            pass
+        return None
 
     @rx.event
     def more_events(self):  # type: ignore[no-untyped-def]
@@ -186,7 +229,8 @@ class TransactionState(SessionState):
             return None
         self.stage_target, self.stage_reason, self.stage_error = "", "", ""
         self.stage_saving = False
-        return rx.toast.success(f"Moved to {target_label}.")
+        # The new stage may have added its checklist.
+        return [rx.toast.success(f"Moved to {target_label}."), TaskPanelState.load]
 
     # ------------------------------------------------------------ edit details
     @rx.event
@@ -242,7 +286,10 @@ class TransactionState(SessionState):
                 if old != new:
                     moved.append(f"{label}: {old or 'none'} → {new or 'none'}")
         moved += moves
-        return rx.toast.success("Saved. " + "; ".join(moved) if moved else "Saved.")
+        return [
+            rx.toast.success("Saved. " + "; ".join(moved) if moved else "Saved."),
+            TaskPanelState.load,
+        ]
 
     # ------------------------------------------------------------ key dates
     @rx.event
@@ -266,7 +313,7 @@ class TransactionState(SessionState):
             self.key_dates_error = exc.message
             return None
         self.preset_choice, self.key_dates_error = "", ""
-        return rx.toast.success(f"{count} key dates set.")
+        return [rx.toast.success(f"{count} key dates set."), TaskPanelState.load]
 
     @rx.event
     def open_override(self, key: str, label: str, day: str, is_set: bool) -> None:
@@ -298,7 +345,11 @@ class TransactionState(SessionState):
             return None
         self.override_open = False
         moved = "; ".join(m.text for m in moves)
-        return rx.toast.success("Saved. " + moved if moved else "Saved; no date moved.")
+        # Tasks counted from a date moved with it.
+        return [
+            rx.toast.success("Saved. " + moved if moved else "Saved; no date moved."),
+            TaskPanelState.load,
+        ]
 
     @rx.event
     def save_override(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -439,6 +490,120 @@ class TransactionState(SessionState):
         except ChronosError as exc:
             return rx.toast.error(exc.message)
         return rx.toast.success("Participant removed.")
+
+    # ------------------------------------------------------------ portal invitations
+    def _invite_client(self) -> Client:
+        return Client(self.router.session.client_ip or "", self.router.headers.user_agent or "")
+
+    @rx.event
+    def invite_participant(self, person_id: int, role: str, name: str):  # type: ignore[no-untyped-def]
+        """One click on "Invite to portal" for a contact already on the deal."""
+        user = self._actor()
+        if user is None:
+            return rx.redirect(routes.SIGN_IN)
+        try:
+            with session_scope() as db:
+                invitations.invite_to_transaction(
+                    db,
+                    user,
+                    self._txn_id(),
+                    role=INVITE_ROLE_FOR.get(role, ""),
+                    person_id=person_id,
+                    participant_role=role,
+                    client=self._invite_client(),
+                )
+            with session_scope() as db:
+                self._refresh(db, user)
+        except ChronosError as exc:
+            return rx.toast.error(exc.message)
+        return rx.toast.success(f"Invitation sent to {name}.")
+
+    @rx.event
+    def open_invite(self) -> None:
+        self.invite_open, self.invite_mode, self.invite_role = True, "contact", "client"
+        self.contact_q, self.contact_results = "", []
+        self.picked_person_id, self.picked_person_name = 0, ""
+        self.invite_errors, self.invite_error = {}, ""
+
+    @rx.event
+    def set_invite_open(self, value: bool) -> None:
+        if not self.invite_saving:
+            self.invite_open = value
+
+    @rx.event
+    def set_invite_mode(self, value: str | list[str]) -> None:
+        self.invite_mode = value if isinstance(value, str) else value[0]
+        self.invite_errors, self.invite_error = {}, ""
+
+    @rx.event
+    def set_invite_role(self, value: str) -> None:
+        self.invite_role = value
+
+    @rx.event
+    def send_invite(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
+        if self.invite_saving:
+            return None
+        user = self._actor()
+        if user is None:
+            return rx.redirect(routes.SIGN_IN)
+        self.invite_saving = True
+        try:
+            with session_scope() as db:
+                if self.invite_mode == "new":
+                    sent = invitations.invite_to_transaction(
+                        db,
+                        user,
+                        self._txn_id(),
+                        role=self.invite_role,
+                        email=str(form.get("email", "")),
+                        name=str(form.get("name", "")),
+                        client=self._invite_client(),
+                    )
+                else:
+                    if not self.picked_person_id:
+                        raise ValidationFailed({"contact": "Search for a contact and pick one."})
+                    sent = invitations.invite_to_transaction(
+                        db,
+                        user,
+                        self._txn_id(),
+                        role=self.invite_role,
+                        person_id=self.picked_person_id,
+                        client=self._invite_client(),
+                    )
+                email = sent.invitation.email
+            with session_scope() as db:
+                self._refresh(db, user)
+        except ValidationFailed as exc:
+            self.invite_errors, self.invite_error = exc.errors, exc.message
+            self.invite_saving = False
+            return None
+        except ChronosError as exc:
+            self.invite_errors, self.invite_error = {}, exc.message
+            self.invite_saving = False
+            return None
+        self.invite_saving, self.invite_open = False, False
+        return rx.toast.success(f"Invitation sent to {email}.")
+
+    def _invitation_action(self, action: Any, invitation_id: int, done: str):  # type: ignore[no-untyped-def]
+        user = self._actor()
+        if user is None:
+            return rx.redirect(routes.SIGN_IN)
+        try:
+            with session_scope() as db:
+                action(db, user, invitation_id, client=self._invite_client())
+            with session_scope() as db:
+                self._refresh(db, user)
+        except ChronosError as exc:
+            return rx.toast.error(exc.message)
+        return rx.toast.success(done)
+
+    @rx.event
+    def resend_invitation(self, invitation_id: int):  # type: ignore[no-untyped-def]
+        return self._invitation_action(invitations.resend, invitation_id, "Invitation sent again.")
+
+    @rx.event
+    def revoke_invitation(self, invitation_id: int):  # type: ignore[no-untyped-def]
+        return self._invitation_action(invitations.revoke, invitation_id, "Invitation revoked.")
 
 
 # ---------------------------------------------------------------- view
@@ -750,12 +915,23 @@ def _participants() -> rx.Component:
         rx.flex(
             rx.flex(
                 rx.heading("People on this deal", size="4", as_="h2"),
-                rx.button(
-                    rx.icon("user_plus", size=16),
-                    "Add",
-                    size="2",
-                    variant="soft",
-                    on_click=TransactionState.open_add,
+                rx.flex(
+                    rx.button(
+                        rx.icon("mail_plus", size=16),
+                        "Invite",
+                        size="2",
+                        variant="soft",
+                        on_click=TransactionState.open_invite,
+                        aria_label="Invite someone to the portal",
+                    ),
+                    rx.button(
+                        rx.icon("user_plus", size=16),
+                        "Add",
+                        size="2",
+                        variant="soft",
+                        on_click=TransactionState.open_add,
+                    ),
+                    spacing="2",
                 ),
                 justify="between",
                 align="center",
@@ -800,39 +976,48 @@ def _participants() -> rx.Component:
                                 ),
                                 rx.text(p.email, " ", p.phone, size="1", color_scheme="gray"),
                             ),
-                            rx.alert_dialog.root(
-                                rx.alert_dialog.trigger(
-                                    rx.icon_button(
-                                        rx.icon("x", size=14),
-                                        variant="ghost",
-                                        color_scheme="gray",
-                                        aria_label="Remove " + p.name,
-                                    ),
-                                ),
-                                rx.alert_dialog.content(
-                                    rx.alert_dialog.title("Remove from this deal?"),
-                                    rx.alert_dialog.description(
-                                        p.name
-                                        + " ("
-                                        + p.role_label
-                                        + ") will no longer be on this transaction."
-                                    ),
-                                    rx.flex(
-                                        rx.alert_dialog.cancel(
-                                            rx.button("Keep", variant="soft", color_scheme="gray")
+                            rx.flex(
+                                _invite_to_portal(p),
+                                rx.alert_dialog.root(
+                                    rx.alert_dialog.trigger(
+                                        rx.icon_button(
+                                            rx.icon("x", size=14),
+                                            variant="ghost",
+                                            color_scheme="gray",
+                                            aria_label="Remove " + p.name,
                                         ),
-                                        rx.alert_dialog.action(
-                                            rx.button(
-                                                "Remove",
-                                                color_scheme="red",
-                                                on_click=TransactionState.remove_participant(p.id),
+                                    ),
+                                    rx.alert_dialog.content(
+                                        rx.alert_dialog.title("Remove from this deal?"),
+                                        rx.alert_dialog.description(
+                                            p.name
+                                            + " ("
+                                            + p.role_label
+                                            + ") will no longer be on this transaction."
+                                        ),
+                                        rx.flex(
+                                            rx.alert_dialog.cancel(
+                                                rx.button(
+                                                    "Keep", variant="soft", color_scheme="gray"
+                                                )
                                             ),
+                                            rx.alert_dialog.action(
+                                                rx.button(
+                                                    "Remove",
+                                                    color_scheme="red",
+                                                    on_click=TransactionState.remove_participant(
+                                                        p.id
+                                                    ),
+                                                ),
+                                            ),
+                                            spacing="3",
+                                            justify="end",
+                                            margin_top="16px",
                                         ),
-                                        spacing="3",
-                                        justify="end",
-                                        margin_top="16px",
                                     ),
                                 ),
+                                spacing="2",
+                                align="center",
                             ),
                             justify="between",
                             align="center",
@@ -847,6 +1032,174 @@ def _participants() -> rx.Component:
             spacing="3",
         ),
         width="100%",
+    )
+
+
+def _invite_to_portal(p: Any) -> rx.Component:
+    """For a client, attorney or lender contact with an email and no login yet."""
+    invitable = (
+        (p.person_id > 0)
+        & ~p.has_login
+        & (p.email != "")
+        & (
+            (p.role == "buyer")
+            | (p.role == "seller")
+            | (p.role == "attorney")
+            | (p.role == "lender")
+        )
+    )
+    return rx.cond(
+        invitable,
+        rx.cond(
+            TransactionState.invited_emails.contains(p.email),
+            rx.badge("Invited", color_scheme="amber", variant="soft"),
+            rx.button(
+                rx.icon("send", size=14),
+                rx.text("Invite to portal", display=["none", "inline"]),
+                size="1",
+                variant="soft",
+                on_click=TransactionState.invite_participant(p.person_id, p.role, p.name),
+                aria_label="Invite " + p.name + " to the portal",
+            ),
+        ),
+    )
+
+
+def _invitations() -> rx.Component:
+    return rx.card(
+        rx.flex(
+            rx.heading("Portal invitations", size="4", as_="h2"),
+            rx.cond(
+                TransactionState.invitations.length() == 0,
+                rx.text(
+                    "No invitations yet. Invite the client, attorney or lender to follow this "
+                    "deal in their portal.",
+                    color_scheme="gray",
+                    size="2",
+                ),
+                rx.flex(
+                    rx.foreach(
+                        TransactionState.invitations,
+                        lambda r: invitation_item(
+                            r,
+                            TransactionState.resend_invitation(r.id),
+                            TransactionState.revoke_invitation(r.id),
+                        ),
+                    ),
+                    direction="column",
+                ),
+            ),
+            direction="column",
+            spacing="3",
+        ),
+        width="100%",
+        id="invitations-panel",
+    )
+
+
+def _invite_dialog() -> rx.Component:
+    ts = TransactionState
+    contact = rx.flex(
+        field(
+            "Find a contact",
+            rx.input(
+                placeholder="Type a name, email or company",
+                value=ts.contact_q,
+                on_change=ts.search_contacts.debounce(250),  # type: ignore[attr-defined]
+                width="100%",
+                aria_label="Find a contact to invite",
+            ),
+            ts.invite_errors.get("contact", ""),
+        ),
+        rx.cond(
+            ts.picked_person_id > 0,
+            rx.callout(
+                rx.text("Selected: ", rx.text.strong(ts.picked_person_name)),
+                icon="check",
+                color_scheme="green",
+            ),
+        ),
+        rx.flex(
+            rx.foreach(
+                ts.contact_results,
+                lambda r: rx.button(
+                    rx.flex(
+                        rx.text(r.name, weight="medium"),
+                        rx.text(r.email, size="1", color_scheme="gray"),
+                        direction="column",
+                        align="start",
+                    ),
+                    variant="ghost",
+                    type="button",
+                    justify="start",
+                    on_click=ts.pick_contact(r.id, r.name),
+                    height="auto",
+                    padding_y="6px",
+                ),
+            ),
+            direction="column",
+            spacing="1",
+        ),
+        direction="column",
+        spacing="2",
+    )
+    new_person = rx.grid(
+        field(
+            "Name",
+            rx.input(name="name", id="invite-name", width="100%", required=True),
+            ts.invite_errors.get("name", ""),
+        ),
+        field(
+            "Email",
+            rx.input(name="email", id="invite-email", type="email", width="100%", required=True),
+            ts.invite_errors.get("email", ""),
+        ),
+        columns=rx.breakpoints(initial="1", sm="2"),
+        spacing="3",
+    )
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Invite to the portal"),
+            rx.dialog.description(
+                "They get an email with a link to set a password and follow this deal: key "
+                "dates, progress and who is involved. The link expires in 14 days.",
+                size="2",
+                color_scheme="gray",
+                margin_bottom="12px",
+            ),
+            rx.form(
+                rx.flex(
+                    rx.segmented_control.root(
+                        rx.segmented_control.item("Existing contact", value="contact"),
+                        rx.segmented_control.item("New person", value="new"),
+                        value=ts.invite_mode,
+                        on_change=ts.set_invite_mode,
+                    ),
+                    rx.cond(ts.invite_error, error_callout(ts.invite_error)),
+                    rx.cond(ts.invite_mode == "new", new_person, contact),
+                    field(
+                        "Invite as",
+                        rx.select.root(
+                            rx.select.trigger(width="100%", aria_label="Invite as"),
+                            rx.select.content(
+                                *[rx.select.item(label, value=v) for v, label in INVITE_ROLES]
+                            ),
+                            value=ts.invite_role,
+                            on_change=ts.set_invite_role,
+                        ),
+                        ts.invite_errors.get("role", ""),
+                    ),
+                    form_actions("Send invitation", ts.invite_saving),
+                    direction="column",
+                    spacing="4",
+                ),
+                on_submit=ts.send_invite,
+                reset_on_submit=False,
+            ),
+            max_width="520px",
+        ),
+        open=ts.invite_open,
+        on_open_change=ts.set_invite_open,
     )
 
 
@@ -1052,7 +1405,9 @@ def _body() -> rx.Component:
                 _stage_control(),
                 _facts(),
                 _key_dates(),
+                tasks_panel(),
                 _participants(),
+                _invitations(),
                 direction="column",
                 spacing="4",
             ),
@@ -1074,13 +1429,18 @@ def _body() -> rx.Component:
         ),
         _edit_dialog(),
         _add_dialog(),
+        _invite_dialog(),
         _override_dialog(),
         direction="column",
         spacing="4",
     )
 
 
-@page("/transactions/[txn_id]", "Transaction", on_load=TransactionState.load)
+@page(
+    "/transactions/[txn_id]",
+    "Transaction",
+    on_load=[TransactionState.load, TaskPanelState.load],
+)
 def transaction_page() -> rx.Component:
     return app_shell(
         rx.cond(

@@ -25,12 +25,22 @@ from chronos.models import (
     UserSession,
     utcnow,
 )
-from chronos.services.errors import AuthenticationFailed, Conflict, ValidationFailed
+from chronos.services import passwords
+from chronos.services.errors import (
+    AuthenticationFailed,
+    Conflict,
+    PermissionDenied,
+    ValidationFailed,
+)
 from chronos.services.validation import Collector, parse_choice, parse_email, required_text
 from chronos.settings import get_settings
 
 pwd_context = CryptContext(schemes=["argon2"], deprecated="auto")
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
+NOT_VERIFIED = (
+    "Verify your email address first: open the link we emailed you, or resend it from the "
+    "banner at the top of the page."
+)
 # Verified against when the email is unknown, so a miss costs the same time as a wrong password.
 _DUMMY_HASH = pwd_context.hash("chronos-timing-equaliser")
 # Refresh last_seen_at at most this often: resolving a session must not write on every event.
@@ -69,16 +79,22 @@ def create_user(
     full_name: str,
     role: str | Role,
     password: str,
+    email_verified: bool = True,
 ) -> User:
-    """Create a login. Outside parties (client, attorney, lender) also get a linked contact."""
+    """Create a login. Outside parties (client, attorney, lender) also get a linked contact.
+
+    Accounts made by an operator (CLI, demo, an accepted invitation) count as verified; a
+    self-service sign-up passes ``email_verified=False`` and proves the address by link.
+    """
     check = Collector()
     clean_email = check.field("email", parse_email, email)
     if not clean_email and "email" not in check.errors:
         check.add("email", "Email is required.")
     name = check.field("full_name", required_text, full_name, 200, "Name")
     role_enum = check.field("role", parse_choice, role, Role, "role")
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        check.add("password", f"Password must be at least {MIN_PASSWORD_LENGTH} characters.")
+    weak = passwords.problem(password, email=clean_email or "", full_name=name or "")
+    if weak:
+        check.add("password", weak)
     check.raise_if_any()
     if db.exec(select(User).where(User.email == clean_email)).first() is not None:
         raise Conflict(f"A user with the email {clean_email} already exists.")
@@ -88,6 +104,7 @@ def create_user(
         full_name=name,
         role=role_enum.value,
         password_hash=hash_password(password),
+        email_verified_at=utcnow() if email_verified else None,
     )
     db.add(user)
     db.flush()
@@ -126,10 +143,8 @@ class SignedIn:
     max_age_seconds: int
 
 
-def sign_in(
-    db: Session, *, email: str, password: str, ip_address: str = "", user_agent: str = ""
-) -> SignedIn:
-    """Check credentials and open a new session. One message for every kind of failure."""
+def check_credentials(db: Session, *, email: str, password: str) -> User:
+    """The active user with this email and password. One message for every kind of failure."""
     try:
         clean_email = parse_email(email) or ""
     except ValueError:
@@ -142,6 +157,23 @@ def sign_in(
         raise AuthenticationFailed(SIGN_IN_FAILED)
     if pwd_context.needs_update(user.password_hash):
         user.password_hash = hash_password(password)
+        db.add(user)
+    return user
+
+
+def sign_in(
+    db: Session, *, email: str, password: str, ip_address: str = "", user_agent: str = ""
+) -> SignedIn:
+    """Check credentials and open a new session (no rate limits, no second factor: the
+    sign-in route goes through ``accounts.attempt_sign_in``, which adds both)."""
+    user = check_credentials(db, email=email, password=password)
+    return open_session(db, user, ip_address=ip_address, user_agent=user_agent)
+
+
+def open_session(
+    db: Session, user: User, *, ip_address: str = "", user_agent: str = ""
+) -> SignedIn:
+    """A new session for a user whose credentials were checked."""
     token = secrets.token_urlsafe(32)
     ttl = timedelta(hours=get_settings().session_ttl_hours)
     now = utcnow()
@@ -196,21 +228,43 @@ def sign_out(db: Session, token: str | None) -> None:
         db.add(session)
 
 
-def revoke_all_sessions(db: Session, user_id: int) -> int:
-    sessions = db.exec(
-        select(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))  # type: ignore[union-attr]
-    ).all()
+def session_for_token(db: Session, token: str | None) -> UserSession | None:
+    if not token or len(token) > 200:
+        return None
+    return db.exec(select(UserSession).where(UserSession.token_hash == hash_token(token))).first()
+
+
+def revoke_all_sessions(db: Session, user_id: int, *, except_id: int | None = None) -> int:
+    """Revoke every live session of a user (but ``except_id``); returns how many."""
+    query = select(UserSession).where(
+        UserSession.user_id == user_id,
+        UserSession.revoked_at.is_(None),  # type: ignore[union-attr]
+    )
+    if except_id is not None:
+        query = query.where(UserSession.id != except_id)
+    sessions = db.exec(query).all()
     now = utcnow()
     for s in sessions:
         s.revoked_at = now
         db.add(s)
+    db.flush()
     return len(sessions)
 
 
-def set_password(db: Session, user: User, password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            {"password": f"Password must be at least {MIN_PASSWORD_LENGTH} characters."}
-        )
+def set_password(db: Session, user: User, password: str, *, field: str = "password") -> None:
+    """Apply the password policy and store the new hash (callers revoke sessions)."""
+    weak = passwords.problem(password, email=user.email, full_name=user.full_name)
+    if weak:
+        raise ValidationFailed({field: weak})
     user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
     db.add(user)
+    db.flush()
+
+
+def require_verified(actor: User) -> User:
+    """Limited access for unverified accounts: the one place that says what needs a verified
+    email address (sending email to others, creating transactions)."""
+    if not actor.is_verified:
+        raise PermissionDenied(NOT_VERIFIED)
+    return actor

@@ -91,6 +91,7 @@ class RateLimited(Exception):
         self.policy = policy
         self.retry_after_seconds = retry_after_seconds
         minutes = max(1, math.ceil(retry_after_seconds / 60))
+        self.minutes = minutes
         super().__init__(policy.message.format(minutes=minutes))
 
 
@@ -136,3 +137,31 @@ def hit(policy: Policy, key: str) -> None:
 def clear(policy: Policy, key: str) -> None:
     """Empty one key's window (e.g. an account's failures after a password reset)."""
     _limiter().clear(policy.item, policy.name, _key(key))
+
+
+POLICIES = {
+    p.name: p
+    for p in (
+        SIGN_IN_ACCOUNT,
+        SIGN_IN_ADDRESS,
+        TWO_FACTOR_ACCOUNT,
+        RESET_ACCOUNT,
+        RESET_ADDRESS,
+        SIGN_UP_ADDRESS,
+        VERIFY_RESEND_ACCOUNT,
+        INVITATION_ADDRESS,
+        INVITE_SEND_ACCOUNT,
+    )
+}
+
+
+def message_for(policy_name: str, minutes: int | str) -> str:
+    """The message of a policy by name (pages rebuild it from ``?limited=<name>&retry=<m>``)."""
+    policy = POLICIES.get(policy_name)
+    try:
+        mins = max(1, min(int(minutes), 24 * 60))
+    except (TypeError, ValueError):
+        mins = 15
+    if policy is None:
+        return f"Too many attempts. Try again in {mins} minutes."
+    return policy.message.format(minutes=mins)

@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 
-from chronos.models import SecurityEvent
+from chronos.models import Role, SecurityEvent, User
+from chronos.services.errors import PermissionDenied, ValidationFailed
+from chronos.services.pagination import Page, clamp_page
 
 
 class Kind:
@@ -96,3 +98,69 @@ def record(
     db.add(event)
     db.flush()
     return event
+
+
+# ---------------------------------------------------------------- the admins' view
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    created_at: str  # ISO 8601, UTC
+    kind: str
+    label: str
+    email: str  # the account concerned (as typed, for unknown ones)
+    actor: str  # who did it, when not the account itself ("" otherwise)
+    ip_address: str
+    user_agent: str
+    detail: str
+
+
+def list_events(
+    db: Session, actor: User, *, kind: str = "", page: int = 1, page_size: int = 50
+) -> Page[EventRow]:
+    """The actor's brokerage's security events, newest first. Admins only."""
+    if actor is None or not actor.is_active:
+        raise PermissionDenied("Sign in again to continue.")
+    if actor.role_enum is not Role.ADMIN:
+        raise PermissionDenied("Only admins can see the security log.")
+    page, page_size = clamp_page(page, page_size)
+    where: list[Any] = [SecurityEvent.org_id == actor.org_id]
+    if kind:
+        if kind not in LABELS:
+            raise ValidationFailed({"kind": "Unknown kind of event."})
+        where.append(SecurityEvent.kind == kind)
+    total = int(db.exec(select(func.count()).select_from(SecurityEvent).where(*where)).one())
+    page = min(page, max(1, -(-total // page_size)))
+    rows = db.exec(
+        select(SecurityEvent)
+        .where(*where)
+        .order_by(col(SecurityEvent.created_at).desc(), col(SecurityEvent.id).desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    actor_ids = {r.actor_id for r in rows if r.actor_id is not None}
+    names = (
+        {
+            u.id: f"{u.full_name} ({u.email})"
+            for u in db.exec(select(User).where(col(User.id).in_(actor_ids))).all()
+        }
+        if actor_ids
+        else {}
+    )
+    items = [
+        EventRow(
+            id=r.id or 0,
+            created_at=r.created_at.isoformat(timespec="seconds"),
+            kind=r.kind,
+            label=LABELS.get(r.kind, r.kind),
+            email=r.email,
+            # Only someone else acting on the account is worth a "by ..." (an admin, say).
+            actor=names.get(r.actor_id, "") if r.actor_id not in (None, r.user_id) else "",
+            ip_address=r.ip_address,
+            user_agent=r.user_agent,
+            detail=", ".join(f"{k}: {v}" for k, v in sorted(r.detail.items())),
+        )
+        for r in rows
+    ]
+    return Page(items=items, total=total, page=page, page_size=page_size)

@@ -26,7 +26,7 @@ from chronos.models import (
     User,
     utcnow,
 )
-from chronos.services import access, automations, key_dates, tasks, timeline
+from chronos.services import access, auth, automations, key_dates, tasks, timeline
 from chronos.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from chronos.services.pagination import Page, clamp_page
 from chronos.services.validation import (
@@ -201,6 +201,7 @@ def create_transaction(db: Session, actor: User, data: dict[str, Any]) -> Transa
     ``chronos.deadlines.PRESETS`` whose key dates are computed from the dates given).
     """
     actor = access.require_staff(actor)
+    auth.require_verified(actor)
     check = Collector()
     side = check.field("side", parse_choice, data.get("side"), Side, "side")
     stage_raw = data.get("stage")

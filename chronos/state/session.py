@@ -16,8 +16,9 @@ from chronos import routes
 from chronos.api.security import token_from_cookie_header
 from chronos.db import session_scope
 from chronos.models import Role, User
-from chronos.services import auth
-from chronos.services.errors import NotFound
+from chronos.services import accounts, auth, rate_limit
+from chronos.services.errors import ChronosError, NotFound
+from chronos.services.security_log import Client
 
 log = logging.getLogger(__name__)
 STAFF = frozenset({Role.ADMIN, Role.AGENT, Role.COORDINATOR})
@@ -35,6 +36,8 @@ class SessionState(rx.State):
     is_admin: bool = False
     email_verified: bool = True
     signed_in: bool = False
+    # The "verify your email" banner's resend action.
+    resend_busy: bool = False
 
     def _actor(self) -> User | None:
         token = token_from_cookie_header(self.router.headers.cookie)
@@ -71,6 +74,38 @@ class SessionState(rx.State):
         if user.role_enum not in roles:
             return None, rx.redirect(routes.home_for(user.role), replace=True)
         return user, None
+
+    def _cookie_token(self) -> str | None:
+        return token_from_cookie_header(self.router.headers.cookie)
+
+    def _client(self) -> Client:
+        return Client(
+            str(self.router.session.client_ip or "")[:64],
+            str(self.router.headers.user_agent or "")[:300],
+        )
+
+    @rx.event
+    def resend_verification(self):  # type: ignore[no-untyped-def]
+        """The banner's "Resend email": a new verification link to the signed-in user."""
+        if self.resend_busy:
+            return None
+        user = self._actor()
+        if user is None:
+            return rx.redirect(routes.SIGN_IN, replace=True)
+        self.resend_busy = True
+        try:
+            with session_scope() as db:
+                accounts.resend_verification(db, user, self._client())
+                email = user.email
+        except rate_limit.RateLimited as exc:
+            self.resend_busy = False
+            return rx.toast.error(str(exc))
+        except ChronosError as exc:
+            self.resend_busy = False
+            self.email_verified = user.is_verified
+            return rx.toast.info(exc.message)
+        self.resend_busy = False
+        return rx.toast.success(f"We sent a new link to {email}. It works for 48 hours.")
 
     def _param(self, name: str) -> str:
         # Dynamic route args live in the page data Reflex itself reads them from

@@ -79,8 +79,9 @@ def test_any_other_jobs_url_is_refused_without_echoing_secrets(tmp_path: Path) -
 
 def test_every_task_is_registered_once_under_a_stable_name(jobs: Jobs) -> None:
     names = set(jobs.huey._registry._registry)
-    assert names == {"chronos.jobs.tasks.deliver_email", "chronos.jobs.tasks.sweep_email"}
-    assert [t.__name__ for t in jobs.huey._registry._periodic_tasks] == ["sweep_email"]
+    periodic = ["sweep_email", "run_automations", "scan_reminders", "send_digests"]
+    assert names == {f"chronos.jobs.tasks.{n}" for n in ["deliver_email", *periodic]}
+    assert [t.__name__ for t in jobs.huey._registry._periodic_tasks] == periodic
 
 
 def test_the_sweeper_runs_every_minute(jobs: Jobs) -> None:

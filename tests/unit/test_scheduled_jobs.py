@@ -21,9 +21,16 @@ def jobs(engine: Engine, world: World, tmp_path: Path, monkeypatch: pytest.Monke
     return use_jobs(monkeypatch, "", tmp_path, name="scheduled-test")
 
 
-def test_every_scan_is_scheduled(jobs) -> None:  # type: ignore[no-untyped-def]
-    names = {t.__name__ for t in jobs.huey._registry._periodic_tasks}
-    assert {"sweep_email", "run_automations", "scan_reminders", "send_digests"} <= names
+def test_the_scans_run_on_their_schedules(jobs) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    def minutes(task) -> list[int]:  # type: ignore[no-untyped-def]
+        check = task.task_class()
+        return [m for m in range(60) if check.validate_datetime(datetime(2026, 1, 1, 9, m))]
+
+    assert minutes(jobs.run_automations) == list(range(60))
+    assert minutes(jobs.scan_reminders) == [0, 15, 30, 45]
+    assert minutes(jobs.send_digests) == [2]
 
 
 def test_the_reminder_job_notifies_the_assignee(db: Session, world: World, jobs) -> None:  # type: ignore[no-untyped-def]
