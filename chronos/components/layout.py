@@ -107,6 +107,37 @@ def navbar(active: str, user_name: Var, role_label: Var, is_staff: Var) -> rx.Co
         SessionState.is_admin,
         nav_link("Admin", "shield", routes.ADMIN_USERS, active == "admin"),
     )
+    bell = rx.link(
+        rx.box(
+            rx.icon("bell", size=20),
+            rx.cond(
+                SessionState.unread_count > 0,
+                rx.badge(
+                    rx.cond(
+                        SessionState.unread_count > 99, "99+", SessionState.unread_count.to_string()
+                    ),
+                    color_scheme="red",
+                    variant="solid",
+                    radius="full",
+                    size="1",
+                    position="absolute",
+                    top="-8px",
+                    right="-10px",
+                ),
+            ),
+            position="relative",
+            display="flex",
+        ),
+        href=routes.NOTIFICATIONS,
+        color_scheme="gray",
+        high_contrast=True,
+        aria_label=rx.cond(
+            SessionState.unread_count > 0,
+            "Notifications: " + SessionState.unread_count.to_string() + " unread",
+            "Notifications",
+        ),
+        aria_current="page" if active == "notifications" else None,
+    )
     return rx.el.header(
         rx.flex(
             brand(compact=True),
@@ -116,6 +147,7 @@ def navbar(active: str, user_name: Var, role_label: Var, is_staff: Var) -> rx.Co
             ),
             rx.spacer(),
             rx.flex(
+                bell,
                 rx.link(
                     rx.flex(
                         rx.box(
@@ -135,8 +167,12 @@ def navbar(active: str, user_name: Var, role_label: Var, is_staff: Var) -> rx.Co
                     aria_label="Your account",
                     aria_current="page" if active == "account" else None,
                 ),
-                rx.color_mode.button(
-                    variant="ghost", color_scheme="gray", aria_label="Toggle dark mode"
+                rx.box(
+                    rx.color_mode.button(
+                        variant="ghost", color_scheme="gray", aria_label="Toggle dark mode"
+                    ),
+                    # No room on phones: the account page has the switch there.
+                    display=["none", "block"],
                 ),
                 sign_out_form(),
                 align="center",

@@ -536,6 +536,23 @@ def _sessions() -> rx.Component:
     )
 
 
+def _appearance() -> rx.Component:
+    return _section(
+        "Appearance and notifications",
+        "Dark mode follows this switch on this device. Reminders and the daily digest have "
+        "their own settings.",
+        rx.el.label(
+            rx.flex(
+                rx.color_mode.switch(),
+                rx.text("Dark mode", size="2"),
+                spacing="2",
+                align="center",
+            )
+        ),
+        rx.link("Notification settings", href=routes.NOTIFICATIONS, size="2"),
+    )
+
+
 def _content() -> rx.Component:
     return rx.cond(
         AccountState.loading & (AccountState.email == ""),
@@ -548,6 +565,7 @@ def _content() -> rx.Component:
                 _password(),
                 _two_factor(),
                 _sessions(),
+                _appearance(),
                 columns=rx.breakpoints(initial="1", md="2"),
                 spacing="4",
                 width="100%",

@@ -12,6 +12,7 @@ from typing import Any
 import reflex as rx
 
 from chronos import routes
+from chronos.components.admin_nav import admin_tabs
 from chronos.components.layout import app_shell
 from chronos.components.ui import (
     empty_state,
@@ -617,6 +618,7 @@ def _runs() -> rx.Component:
 def admin_automations_page() -> rx.Component:
     s = AutomationsState
     return app_shell(
+        admin_tabs("automations"),
         page_header(
             "Automations",
             rx.button(rx.icon("plus", size=16), "New automation", on_click=s.new_rule),

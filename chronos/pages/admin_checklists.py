@@ -14,6 +14,7 @@ from typing import Any
 import reflex as rx
 
 from chronos import routes
+from chronos.components.admin_nav import admin_tabs
 from chronos.components.layout import app_shell
 from chronos.components.ui import (
     empty_state,
@@ -539,6 +540,7 @@ def _content() -> rx.Component:
 @page(routes.ADMIN_CHECKLISTS, "Checklists", on_load=ChecklistAdminState.load)
 def admin_checklists_page() -> rx.Component:
     return app_shell(
+        admin_tabs("checklists"),
         page_header(
             "Checklists",
             rx.button(

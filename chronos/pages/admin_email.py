@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from chronos import routes
+from chronos.components.admin_nav import admin_tabs
 from chronos.components.layout import app_shell
 from chronos.components.mail import email_status_badge
 from chronos.components.timeline import local_time
@@ -321,16 +322,9 @@ def _content() -> rx.Component:
 @page(routes.ADMIN_EMAIL, "Email log", on_load=AdminEmailState.load)
 def admin_email_page() -> rx.Component:
     return app_shell(
+        admin_tabs("email"),
         page_header(
             "Email log",
-            rx.link(
-                rx.button(rx.icon("users", size=16), "Users", variant="soft"),
-                href=routes.ADMIN_USERS,
-            ),
-            rx.link(
-                rx.button(rx.icon("shield_check", size=16), "Security log", variant="soft"),
-                href=routes.ADMIN_SECURITY,
-            ),
             subtitle="Every email sent for your brokerage. Failed ones can be queued again.",
         ),
         _filters(),

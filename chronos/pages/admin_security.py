@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from chronos import routes
+from chronos.components.admin_nav import admin_tabs
 from chronos.components.layout import app_shell
 from chronos.components.timeline import local_time
 from chronos.components.ui import (
@@ -194,6 +195,7 @@ def _content() -> rx.Component:
 @page(routes.ADMIN_SECURITY, "Security log", on_load=AdminSecurityState.load)
 def admin_security_page() -> rx.Component:
     return app_shell(
+        admin_tabs("security"),
         page_header(
             "Security log",
             _filter(),

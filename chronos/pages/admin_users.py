@@ -8,6 +8,7 @@ from typing import Any
 import reflex as rx
 
 from chronos import routes
+from chronos.components.admin_nav import admin_tabs
 from chronos.components.layout import app_shell
 from chronos.components.ui import (
     empty_state,
@@ -710,16 +711,9 @@ def _content() -> rx.Component:
 @page(routes.ADMIN_USERS, "Users", on_load=AdminUsersState.load)
 def admin_users_page() -> rx.Component:
     return app_shell(
+        admin_tabs("users"),
         page_header(
             "Users",
-            rx.link(
-                rx.button(rx.icon("shield_check", size=16), "Security log", variant="soft"),
-                href=routes.ADMIN_SECURITY,
-            ),
-            rx.link(
-                rx.button(rx.icon("mail", size=16), "Email log", variant="soft"),
-                href=routes.ADMIN_EMAIL,
-            ),
             _invite_dialog(),
             subtitle="Your brokerage's logins and team invitations.",
         ),

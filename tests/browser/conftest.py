@@ -6,6 +6,7 @@ Screenshots land in test-artifacts/screenshots/ for people to look at.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -128,8 +129,11 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]
         try:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # it had already exited (e.g. it failed to start)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
         log.close()
 
 
@@ -159,7 +163,10 @@ def demo_email(role: str) -> str:
 
 
 def sign_in(page: Page, app: RunningApp, role: str, *, password: str | None = None) -> None:
+    # The page fills the email from the query once it has loaded: typing into it before then
+    # can be overwritten, so wait for the page to settle first.
     page.goto(f"{app.base_url}/sign-in")
+    page.wait_for_load_state("networkidle")
     page.locator("#email").fill(demo_email(role))
     page.locator("#password").fill(password or app.password)
     page.get_by_role("button", name="Sign in").click()
