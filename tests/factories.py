@@ -73,6 +73,15 @@ def person_of(db: Session, user: User) -> Person:
     return person
 
 
+def participant_of(db: Session, txn: Transaction, user: User) -> Participant:
+    """The participant row through which a login takes part in a transaction."""
+    return db.exec(
+        select(Participant).where(
+            Participant.transaction_id == txn.id, Participant.user_id == user.id
+        )
+    ).one()
+
+
 def add_person(
     db: Session, actor: User, txn: Transaction, person: Person, role: str
 ) -> Participant:

@@ -23,13 +23,13 @@ from chronos.api.security import (
     clear_pending_cookie,
     clear_session_cookie,
     client_ip,
+    page_url,
     pending_token_from_cookie_header,
     request_origin,
     same_origin_ok,
     set_pending_cookie,
     set_session_cookie,
     token_from_cookie_header,
-    trusted_origin,
 )
 from chronos.db import session_scope
 from chronos.services import accounts, auth, rate_limit
@@ -39,20 +39,10 @@ from chronos.services.security_log import Client
 log = logging.getLogger(__name__)
 
 
-def _page_url(request: Request, path: str) -> str:
-    """Absolute URL of an app page on the origin the form came from (checked beforehand)."""
-    origin = trusted_origin(request)
-    if origin is None:
-        from reflex.config import get_config
-
-        origin = (get_config().deploy_url or "").rstrip("/")
-    return f"{origin}{path}"
-
-
 def _redirect(request: Request, path: str, **query: Any) -> RedirectResponse:
     params = {k: v for k, v in query.items() if v not in (None, "")}
     url = f"{path}?{urlencode(params)}" if params else path
-    return RedirectResponse(_page_url(request, url), status_code=303)
+    return RedirectResponse(page_url(request, url), status_code=303)
 
 
 def _cross_origin(request: Request, what: str) -> Response:

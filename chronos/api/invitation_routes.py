@@ -17,11 +17,11 @@ from starlette.routing import Route
 from chronos import routes
 from chronos.api.security import (
     client_ip,
+    page_url,
     request_origin,
     same_origin_ok,
     set_session_cookie,
     token_from_cookie_header,
-    trusted_origin,
 )
 from chronos.db import session_scope
 from chronos.services import auth, invitations, rate_limit
@@ -49,20 +49,10 @@ ERROR_CODES = frozenset(
 )
 
 
-def _page_url(request: Request, path: str) -> str:
-    """Absolute URL of an app page on the (already checked) origin the form came from."""
-    origin = trusted_origin(request)
-    if origin is None:
-        from reflex.config import get_config
-
-        origin = (get_config().deploy_url or "").rstrip("/")
-    return f"{origin}{path}"
-
-
 def _back(request: Request, token: str, code: str) -> RedirectResponse:
     query = urlencode({"token": token, "error": code})
     return RedirectResponse(
-        _page_url(request, f"{routes.ACCEPT_INVITATION}?{query}"), status_code=303
+        page_url(request, f"{routes.ACCEPT_INVITATION}?{query}"), status_code=303
     )
 
 
@@ -129,9 +119,9 @@ async def accept_invitation(request: Request) -> Response:
         # the normal sign-in with its second step.
         query = urlencode({"token": token, "done": "sign_in"})
         return RedirectResponse(
-            _page_url(request, f"{routes.ACCEPT_INVITATION}?{query}"), status_code=303
+            page_url(request, f"{routes.ACCEPT_INVITATION}?{query}"), status_code=303
         )
-    response = RedirectResponse(_page_url(request, landing), status_code=303)
+    response = RedirectResponse(page_url(request, landing), status_code=303)
     if session is not None:
         set_session_cookie(response, request, session.token, session.max_age_seconds)
     return response

@@ -135,3 +135,14 @@ def clear_session_cookie(response: Response, request: Request) -> None:
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
+
+
+def page_url(request: Request, path: str) -> str:
+    """Absolute URL of an app page on the origin the form came from (checked beforehand), for
+    the 303s of the form routes."""
+    origin = trusted_origin(request)
+    if origin is None:
+        from reflex.config import get_config
+
+        origin = (get_config().deploy_url or "").rstrip("/")
+    return f"{origin}{path}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import reflex as rx
 from reflex.vars import Var
@@ -193,4 +194,14 @@ def responsive_list(
         ),
         footer,
         width="100%",
+    )
+
+
+def select_field(value: Any, on_change: Any, options: dict[str, str], label: str) -> rx.Component:
+    """A full-width select over fixed options ({value: text}), labelled for screen readers."""
+    return rx.select.root(
+        rx.select.trigger(aria_label=label, width="100%"),
+        rx.select.content(*[rx.select.item(text, value=key) for key, text in options.items()]),
+        value=value,
+        on_change=on_change,
     )

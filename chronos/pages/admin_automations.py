@@ -21,6 +21,7 @@ from chronos.components.ui import (
     loading_block,
     page_header,
     pager,
+    select_field,
     two_columns,
 )
 from chronos.db import session_scope
@@ -314,15 +315,6 @@ class AutomationsState(SessionState):
         return AutomationsState.load
 
 
-def _select(value: Any, on_change: Any, options: dict[str, str], label: str) -> rx.Component:
-    return rx.select.root(
-        rx.select.trigger(aria_label=label, width="100%"),
-        rx.select.content(*[rx.select.item(text, value=key) for key, text in options.items()]),
-        value=value,
-        on_change=on_change,
-    )
-
-
 def _error(key: str) -> Any:
     return AutomationsState.errors.get(key, "")
 
@@ -345,7 +337,7 @@ def _action_card(action: EditAction, index: rx.Var) -> rx.Component:
                 justify="between",
                 align="center",
             ),
-            _select(
+            select_field(
                 action.type,
                 lambda v: s.set_action(index, "type", v),
                 automations.ACTIONS,
@@ -365,7 +357,7 @@ def _action_card(action: EditAction, index: rx.Var) -> rx.Component:
                     on_change=lambda v: s.set_action(index, "template_id", v),
                 ),
                 rx.flex(
-                    _select(
+                    select_field(
                         action.audience,
                         lambda v: s.set_action(index, "audience", v),
                         automations.RECIPIENTS,
@@ -416,7 +408,7 @@ def _builder() -> rx.Component:
                 _error("name"),
             ),
             rx.heading("When", size="3", as_="h3"),
-            _select(
+            select_field(
                 s.trigger, lambda v: s.set_field("trigger", v), automations.TRIGGERS, "Trigger"
             ),
             rx.match(
@@ -425,7 +417,7 @@ def _builder() -> rx.Component:
                     "stage_changed",
                     field(
                         "Stage",
-                        _select(s.stage, lambda v: s.set_field("stage", v), STAGES, "Stage"),
+                        select_field(s.stage, lambda v: s.set_field("stage", v), STAGES, "Stage"),
                         _error("trigger_config.stage"),
                     ),
                 ),
@@ -443,7 +435,7 @@ def _builder() -> rx.Component:
                 two_columns(
                     field(
                         "Key date",
-                        _select(
+                        select_field(
                             s.date_key,
                             lambda v: s.set_field("date_key", v),
                             templates.due_key_labels(),
@@ -469,8 +461,10 @@ def _builder() -> rx.Component:
             ),
             rx.heading("If the file is", size="3", as_="h3"),
             two_columns(
-                _select(s.side, lambda v: s.set_field("side", v), templates.SIDE_LABELS, "Side"),
-                _select(
+                select_field(
+                    s.side, lambda v: s.set_field("side", v), templates.SIDE_LABELS, "Side"
+                ),
+                select_field(
                     s.property_type,
                     lambda v: s.set_field("property_type", v),
                     templates.TYPE_LABELS,
@@ -594,7 +588,8 @@ def _runs() -> rx.Component:
                 rx.heading("Runs", size="4", as_="h2"),
                 rx.spacer(),
                 rx.box(
-                    _select(s.run_filter, s.set_run_filter, RUN_FILTERS, "Show runs"), width="10rem"
+                    select_field(s.run_filter, s.set_run_filter, RUN_FILTERS, "Show runs"),
+                    width="10rem",
                 ),
                 align="center",
             ),

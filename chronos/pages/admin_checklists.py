@@ -22,6 +22,7 @@ from chronos.components.ui import (
     field,
     loading_block,
     page_header,
+    select_field,
     two_columns,
 )
 from chronos.db import session_scope
@@ -266,15 +267,6 @@ class ChecklistAdminState(SessionState):
         return ChecklistAdminState.load
 
 
-def _select(value: Any, on_change: Any, options: dict[str, str], label: str) -> rx.Component:
-    return rx.select.root(
-        rx.select.trigger(aria_label=label, width="100%"),
-        rx.select.content(*[rx.select.item(text, value=key) for key, text in options.items()]),
-        value=value,
-        on_change=on_change,
-    )
-
-
 def _template_card(t: TemplateSummary) -> rx.Component:
     return rx.card(
         rx.flex(
@@ -359,7 +351,7 @@ def _item_row(item: EditItem, index: rx.Var) -> rx.Component:
             two_columns(
                 field(
                     "For",
-                    _select(
+                    select_field(
                         item.assignee,
                         lambda v: ChecklistAdminState.set_item(index, "assignee", v),
                         templates.ASSIGNEE_LABELS,
@@ -369,7 +361,7 @@ def _item_row(item: EditItem, index: rx.Var) -> rx.Component:
                 rx.flex(
                     field(
                         "Due",
-                        _select(
+                        select_field(
                             item.due_key,
                             lambda v: ChecklistAdminState.set_item(index, "due_key", v),
                             {NO_DATE: "No date", **templates.due_key_labels()},
@@ -426,13 +418,13 @@ def _editor() -> rx.Component:
             two_columns(
                 field(
                     "Applied when a file reaches",
-                    _select(s.stage, s.set_stage, templates.STAGE_LABELS, "Stage"),
+                    select_field(s.stage, s.set_stage, templates.STAGE_LABELS, "Stage"),
                     s.errors.get("stage", ""),
                 ),
-                field("Side", _select(s.side, s.set_side, templates.SIDE_LABELS, "Side")),
+                field("Side", select_field(s.side, s.set_side, templates.SIDE_LABELS, "Side")),
                 field(
                     "Property type",
-                    _select(
+                    select_field(
                         s.property_type, s.set_property_type, templates.TYPE_LABELS, "Property type"
                     ),
                 ),

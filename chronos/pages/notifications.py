@@ -7,7 +7,14 @@ import reflex as rx
 
 from chronos import routes
 from chronos.components.layout import app_shell
-from chronos.components.ui import empty_state, error_callout, loading_block, page_header, pager
+from chronos.components.ui import (
+    empty_state,
+    error_callout,
+    loading_block,
+    page_header,
+    pager,
+    select_field,
+)
 from chronos.db import session_scope
 from chronos.pages.registry import page
 from chronos.services import notifications
@@ -205,11 +212,9 @@ def _switch(label: str, name: str, value: rx.Var) -> rx.Component:
 
 
 def _hour_select(name: str, value: rx.Var, options: dict[str, str], label: str) -> rx.Component:
-    return rx.select.root(
-        rx.select.trigger(aria_label=label),
-        rx.select.content(*[rx.select.item(v, value=k) for k, v in options.items()]),
-        value=value,
-        on_change=lambda v: NotificationsState.set_pref(name, v),
+    return rx.box(
+        select_field(value, lambda v: NotificationsState.set_pref(name, v), options, label),
+        min_width="8rem",
     )
 
 

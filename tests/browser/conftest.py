@@ -181,3 +181,17 @@ def screenshot(page: Page, name: str) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(out), full_page=True)
     return out
+
+
+def scalar(app: RunningApp, sql: str, **params: object) -> object:
+    """One value from the running app's database (test setup and checks only)."""
+    from sqlalchemy import text
+
+    from chronos.db import make_engine
+
+    engine = make_engine(app.database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+    finally:
+        engine.dispose()

@@ -8,26 +8,23 @@ import re
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import text
 
-from chronos.db import make_engine
-from tests.browser.conftest import DESKTOP, PHONE, RunningApp, demo_email, screenshot, sign_in
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    RunningApp,
+    demo_email,
+    scalar,
+    screenshot,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 NEW_PASSWORD = "harbor-lights-2026-new"
 
 
-def _scalar(app: RunningApp, sql: str, **params: object) -> object:
-    engine = make_engine(app.database_url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql), params).scalar()
-    finally:
-        engine.dispose()
-
-
 def _agents_deal(app: RunningApp) -> int:
-    txn_id = _scalar(
+    txn_id = scalar(
         app,
         """SELECT t.id FROM transactions t JOIN users u ON u.id = t.owner_id
         WHERE u.email = :email ORDER BY t.id LIMIT 1""",
@@ -97,7 +94,7 @@ def test_agent_invites_a_client_who_accepts_on_a_phone_and_sees_only_that_deal(
         hrefs = {links.nth(i).get_attribute("href") for i in range(links.count())}
         assert {h.rstrip("/") for h in hrefs if h} == {f"/portal/{txn_id}"}
         # Another deal of the brokerage stays invisible.
-        other = _scalar(
+        other = scalar(
             app_server,
             "SELECT id FROM transactions WHERE id != :id ORDER BY id LIMIT 1",
             id=txn_id,

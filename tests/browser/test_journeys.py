@@ -7,28 +7,17 @@ from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import text
 
-from chronos.db import make_engine
-from tests.browser.conftest import PHONE, RunningApp, demo_email, screenshot, sign_in
+from tests.browser.conftest import PHONE, RunningApp, demo_email, scalar, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 STAFF = ["admin", "agent", "coordinator"]
 OUTSIDE = ["client", "attorney", "lender"]
 
 
-def _scalar(app: RunningApp, sql: str, **params: object) -> object:
-    engine = make_engine(app.database_url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql), params).scalar()
-    finally:
-        engine.dispose()
-
-
 def _txn_not_visible_to(app: RunningApp, role: str) -> int:
     """A transaction of the demo brokerage that this outside party is not on."""
-    txn_id = _scalar(
+    txn_id = scalar(
         app,
         """
         SELECT t.id FROM transactions t JOIN users u ON u.email = :email
@@ -152,7 +141,7 @@ def test_outside_party_cannot_open_someone_elses_transaction_by_url(
     page: Page, app_server: RunningApp, role: str
 ) -> None:
     other = _txn_not_visible_to(app_server, role)
-    street = _scalar(app_server, "SELECT street FROM transactions WHERE id = :id", id=other)
+    street = scalar(app_server, "SELECT street FROM transactions WHERE id = :id", id=other)
     sign_in(page, app_server, role)
     for path in (f"/portal/{other}", f"/transactions/{other}"):
         page.goto(f"{app_server.base_url}{path}")
@@ -197,7 +186,7 @@ def test_agent_applies_a_deadline_preset_and_the_client_sees_the_dates(
     browser,
     app_server: RunningApp,  # type: ignore[no-untyped-def]
 ) -> None:
-    txn_id = _scalar(
+    txn_id = scalar(
         app_server,
         """
         SELECT t.id FROM transactions t

@@ -12,29 +12,27 @@ import re
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import text
 from sqlmodel import select
 
 from chronos.db import make_engine, session_scope
 from chronos.models import Transaction, User
 from chronos.services import tasks
-from tests.browser.conftest import DESKTOP, PHONE, RunningApp, demo_email, screenshot, sign_in
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    RunningApp,
+    demo_email,
+    scalar,
+    screenshot,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 TASK = "Bring photo ID to the closing"
 
 
-def _scalar(app: RunningApp, sql: str, **params: object) -> object:
-    engine = make_engine(app.database_url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql), params).scalar()
-    finally:
-        engine.dispose()
-
-
 def _clients_open_deal(app: RunningApp) -> int:
-    txn_id = _scalar(
+    txn_id = scalar(
         app,
         """SELECT t.id FROM transactions t
         JOIN participants p ON p.transaction_id = t.id

@@ -25,13 +25,6 @@ from tests.unit.test_state_handlers import call, make_state, redirect_path
 NEW_PASSWORD = "lantern-orchid-velvet"
 
 
-@pytest.fixture
-def ui(engine: Engine, world: World, monkeypatch: pytest.MonkeyPatch) -> World:
-    """Point the app's own session_scope() at the test database that holds the personas."""
-    monkeypatch.setattr(chronos_db, "get_engine", lambda: engine)
-    return world
-
-
 def _cookie_token(state: Any) -> str:
     return str(state.router.headers.cookie).split("=", 1)[1]
 

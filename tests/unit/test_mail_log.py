@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from chronos import db as chronos_db
 from chronos.jobs import Jobs
 from chronos.mail import queue_email
 from chronos.models import EmailMessage, SecurityEvent, User, utcnow
@@ -67,12 +66,6 @@ def mail(engine: Engine, world: World, jobs: Jobs) -> dict[str, int]:
         db.commit()
     jobs.huey.flush()
     return ids
-
-
-@pytest.fixture
-def ui(engine: Engine, world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setattr(chronos_db, "get_engine", lambda: engine)
-    yield world
 
 
 @pytest.fixture

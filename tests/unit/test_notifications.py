@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from chronos.models import EmailMessage, Notification, Participant, Stage, Task, User
+from chronos.models import EmailMessage, Notification, Stage, Task, User
 from chronos.services import key_dates, notifications, tasks, transactions
 from chronos.services.errors import ValidationFailed
-from tests.factories import World
+from tests.factories import World, participant_of
 
 NOON = datetime(2024, 1, 20, 17, 0, tzinfo=UTC)  # 12:00 in New York
 TODAY = date(2024, 1, 20)
@@ -24,16 +24,6 @@ def blank_files(db: Session, world: World) -> None:
     for task in db.exec(select(Task)).all():
         db.delete(task)
     db.commit()
-
-
-def _part(db: Session, world: World, user: User) -> Participant:
-    part = db.exec(
-        select(Participant).where(
-            Participant.transaction_id == world.deal.id, Participant.user_id == user.id
-        )
-    ).first()
-    assert part is not None
-    return part
 
 
 def _task(db: Session, world: World, due: date | None, assignee: str, title: str = "Sign") -> Task:
@@ -65,7 +55,7 @@ def _mail(db: Session, to: str, template: str) -> list[EmailMessage]:
 
 
 def test_the_person_a_task_is_for_is_told(db: Session, world: World) -> None:
-    _task(db, world, None, f"p:{_part(db, world, world.client).id}", "Send your ID")
+    _task(db, world, None, f"p:{participant_of(db, world.deal, world.client).id}", "Send your ID")
     [note] = _notes(db, world.client, "task_assigned")
     assert note.title == "New task for you: Send your ID"
     assert note.link == f"/portal/{world.deal.id}"
@@ -83,12 +73,12 @@ def test_the_person_a_task_is_for_is_told(db: Session, world: World) -> None:
 
 def test_opting_out_of_assignment_notices(db: Session, world: World) -> None:
     notifications.update_preferences(db, world.client, {"assignments": False})
-    _task(db, world, None, f"p:{_part(db, world, world.client).id}")
+    _task(db, world, None, f"p:{participant_of(db, world.deal, world.client).id}")
     assert _notes(db, world.client) == []
 
 
 def test_reminders_land_once_per_occurrence_and_are_emailed(db: Session, world: World) -> None:
-    client = f"p:{_part(db, world, world.client).id}"
+    client = f"p:{participant_of(db, world.deal, world.client).id}"
     _task(db, world, TODAY + timedelta(days=1), client, "Tomorrow's")
     _task(db, world, TODAY, client, "Today's")
     _task(db, world, TODAY - timedelta(days=2), client, "Late")
@@ -115,7 +105,7 @@ def test_reminders_land_once_per_occurrence_and_are_emailed(db: Session, world: 
 
 
 def test_quiet_hours_hold_the_email_not_the_notification(db: Session, world: World) -> None:
-    _task(db, world, TODAY, f"p:{_part(db, world, world.client).id}")
+    _task(db, world, TODAY, f"p:{participant_of(db, world.deal, world.client).id}")
     late_evening = datetime(2024, 1, 21, 2, 0, tzinfo=UTC)  # 21:00 in New York, Sat 20 Jan
     result = notifications.scan_reminders(db, late_evening)
     db.commit()
@@ -131,7 +121,7 @@ def test_no_email_for_who_turned_it_off_and_no_reminders_on_closed_files(
     db: Session, world: World
 ) -> None:
     notifications.update_preferences(db, world.client, {"email_reminders": False})
-    _task(db, world, TODAY, f"p:{_part(db, world, world.client).id}")
+    _task(db, world, TODAY, f"p:{participant_of(db, world.deal, world.client).id}")
     assert notifications.scan_reminders(db, NOON).emailed == 0
     db.commit()
     assert _notes(db, world.client, "task_due_today")
@@ -150,7 +140,7 @@ def test_no_email_for_who_turned_it_off_and_no_reminders_on_closed_files(
 
 
 def test_deactivated_users_get_nothing(db: Session, world: World) -> None:
-    _task(db, world, TODAY, f"p:{_part(db, world, world.client).id}")
+    _task(db, world, TODAY, f"p:{participant_of(db, world.deal, world.client).id}")
     world.client.is_active = False
     db.add(world.client)
     db.commit()
@@ -186,8 +176,8 @@ def test_the_daily_digest_goes_once_at_the_users_hour(db: Session, world: World)
 
 
 def test_each_user_reads_and_clears_only_their_own(db: Session, world: World) -> None:
-    _task(db, world, None, f"p:{_part(db, world, world.client).id}", "One")
-    _task(db, world, None, f"p:{_part(db, world, world.lender).id}", "Two")
+    _task(db, world, None, f"p:{participant_of(db, world.deal, world.client).id}", "One")
+    _task(db, world, None, f"p:{participant_of(db, world.deal, world.lender).id}", "Two")
     assert notifications.unread_count(db, world.client) == 1
     lender_note = _notes(db, world.lender)[0]
     # The client cannot mark the lender's notification read, even by id.

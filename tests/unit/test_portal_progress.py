@@ -6,21 +6,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from chronos.models import Participant, Task, User
+from chronos.models import Task, User
 from chronos.pages.portal import PortalDealState, milestones
 from chronos.services import tasks
-from tests.factories import World
+from tests.factories import World, participant_of
 from tests.unit.test_state_handlers import call, make_state
-
-
-def _part(db: Session, world: World, user: User) -> Participant:
-    part = db.exec(
-        select(Participant).where(
-            Participant.transaction_id == world.deal.id, Participant.user_id == user.id
-        )
-    ).first()
-    assert part is not None
-    return part
 
 
 def _deal_state(engine: Engine, world: World, user: User):  # type: ignore[no-untyped-def]
@@ -44,7 +34,7 @@ def chores(db: Session, ui: World) -> dict[str, Task]:
             ui.deal.id or 0,
             {
                 "title": f"Task for {name}",
-                "assignee": f"p:{_part(db, ui, user).id}",
+                "assignee": f"p:{participant_of(db, ui.deal, user).id}",
                 "due_date": "2030-01-15",
             },
         )
@@ -124,7 +114,10 @@ def test_the_attorneys_list_is_a_closing_checklist(
         db,
         ui.agent,
         ui.deal.id or 0,
-        {"title": "Review the title commitment", "assignee": f"p:{_part(db, ui, ui.attorney).id}"},
+        {
+            "title": "Review the title commitment",
+            "assignee": f"p:{participant_of(db, ui.deal, ui.attorney).id}",
+        },
     )
     db.commit()
     state = make_state(PortalState, engine, ui.attorney, "/portal")

@@ -11,10 +11,10 @@ from datetime import date
 import pytest
 from sqlmodel import Session, select
 
-from chronos.models import ChecklistTemplate, Participant, Task, User
+from chronos.models import ChecklistTemplate, Participant, Task
 from chronos.services import key_dates, tasks, transactions
 from chronos.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from tests.factories import World, event_kinds
+from tests.factories import World, event_kinds, participant_of
 
 TODAY = date(2024, 1, 20)
 
@@ -25,16 +25,6 @@ def blank_files(db: Session, world: World) -> None:
     for task in db.exec(select(Task)).all():
         db.delete(task)
     db.commit()
-
-
-def _participant(db: Session, world: World, user: User) -> Participant:
-    part = db.exec(
-        select(Participant).where(
-            Participant.transaction_id == world.deal.id, Participant.user_id == user.id
-        )
-    ).first()
-    assert part is not None
-    return part
 
 
 def _with_dates(db: Session, world: World) -> None:
@@ -142,7 +132,7 @@ def test_completing_is_recorded_and_a_stale_second_click_is_refused(db: Session,
 def test_bulk_complete_and_reassign(db: Session, world: World):
     a, b = _task(db, world), _task(db, world, title="Second")
     ids = [a.id or 0, b.id or 0]
-    lender = _participant(db, world, world.lender)
+    lender = participant_of(db, world.deal, world.lender)
     assert (
         tasks.bulk_reassign(db, world.coordinator, world.deal.id or 0, ids, f"p:{lender.id}") == 2
     )
@@ -175,7 +165,7 @@ def test_outside_parties_see_and_complete_only_their_own_tasks(
     db: Session, world: World, persona: str
 ):
     user = world.user(persona)
-    mine = _task(db, world, title="Yours", assignee=f"p:{_participant(db, world, user).id}")
+    mine = _task(db, world, title="Yours", assignee=f"p:{participant_of(db, world.deal, user).id}")
     theirs = _task(db, world, title="Agent's", assignee=f"u:{world.agent.id}")
     rows = tasks.list_tasks(db, user, world.deal.id or 0, show="all")
     assert [r.title for r in rows] == ["Yours"]

@@ -5,7 +5,6 @@ and a deactivated user refused on a page they still have open."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,13 +22,6 @@ from chronos.services import invitations
 from chronos.services.security_log import Kind
 from tests.factories import World
 from tests.unit.test_state_handlers import call, count, make_state, redirect_path
-
-
-@pytest.fixture
-def ui(engine: Engine, world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    """Point the app's own session_scope() at the test database that holds the personas."""
-    monkeypatch.setattr(chronos_db, "get_engine", lambda: engine)
-    yield world
 
 
 def admin_state(engine: Engine, user: User | None) -> Any:
