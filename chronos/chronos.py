@@ -13,6 +13,7 @@ from chronos.pages import (  # noqa: F401  (each module registers its pages)
     account,
     admin_automations,
     admin_checklists,
+    admin_deadlines,
     admin_email,
     admin_security,
     admin_users,

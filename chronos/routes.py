@@ -23,6 +23,7 @@ ADMIN_USERS = "/admin/users"
 ADMIN_SECURITY = "/admin/security"
 ADMIN_EMAIL = "/admin/email"
 ADMIN_CHECKLISTS = "/admin/checklists"
+ADMIN_DEADLINES = "/admin/deadlines"
 ADMIN_AUTOMATIONS = "/admin/automations"
 DEV_MAILBOX = "/dev/mailbox"
 

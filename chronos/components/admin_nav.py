@@ -9,6 +9,7 @@ from chronos import routes
 TABS = (
     ("users", "Users", "users", routes.ADMIN_USERS),
     ("checklists", "Checklists", "list_checks", routes.ADMIN_CHECKLISTS),
+    ("deadlines", "Deadlines", "calendar_cog", routes.ADMIN_DEADLINES),
     ("automations", "Automations", "workflow", routes.ADMIN_AUTOMATIONS),
     ("security", "Security log", "shield_check", routes.ADMIN_SECURITY),
     ("email", "Email log", "mail", routes.ADMIN_EMAIL),

@@ -19,6 +19,18 @@ KIND_ICONS = {
     "key_date_overridden": "calendar_cog",
     "key_date_override_removed": "calendar_sync",
     "key_date_sharing_changed": "eye",
+    "note": "message_square_text",
+    "task_added": "list_plus",
+    "task_completed": "circle_check",
+    "task_updated": "list_checks",
+    "task_deleted": "list_x",
+    "tasks_reassigned": "users",
+    "checklist_applied": "list_checks",
+    "automation_ran": "workflow",
+    "automation_failed": "triangle_alert",
+    "invitation_sent": "send",
+    "invitation_accepted": "user_check",
+    "invitation_revoked": "user_x",
 }
 
 

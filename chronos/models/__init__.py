@@ -17,7 +17,7 @@ from chronos.models.base import (
 )
 from chronos.models.email import EmailMessage
 from chronos.models.event import Event
-from chronos.models.key_date import KeyDate
+from chronos.models.key_date import DeadlineTemplate, KeyDate
 from chronos.models.notification import Notification, NotificationPreference
 from chronos.models.organization import Organization
 from chronos.models.person import Person
@@ -35,6 +35,7 @@ __all__ = [
     "AutomationRule",
     "AutomationRun",
     "ChecklistTemplate",
+    "DeadlineTemplate",
     "EmailMessage",
     "Event",
     "Invitation",

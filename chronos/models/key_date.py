@@ -42,3 +42,22 @@ class KeyDate(SQLModel, table=True):
     def day(self) -> date | None:
         """The date that counts: the override when there is one, else the computed date."""
         return self.override_date if self.override_date is not None else self.computed_date
+
+
+class DeadlineTemplate(SQLModel, table=True):
+    """A brokerage's own deadline preset: a copy of a built-in one (or of another template),
+    edited by an admin. ``rules`` holds one entry per key date: ``key``, ``label`` and the
+    engine's rule as JSON (``services.key_dates.rule_to_json``)."""
+
+    __tablename__ = "deadline_templates"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    name: str = Field(max_length=200)
+    state: str = Field(default="", max_length=2)
+    based_on: str = Field(default="", max_length=60)
+    rules: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

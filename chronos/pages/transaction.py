@@ -16,6 +16,7 @@ from chronos.components.ui import (
     field,
     form_actions,
     loading_block,
+    select_field,
     side_badge,
     stage_badge,
 )
@@ -27,7 +28,7 @@ from chronos.pages.transaction_tasks import TaskPanelState, tasks_panel
 from chronos.services import invitations, key_dates, people, timeline, transactions, users
 from chronos.services.errors import ChronosError, NotFound, ValidationFailed
 from chronos.services.invitations import InvitationRow
-from chronos.services.key_dates import KeyDateRow
+from chronos.services.key_dates import KeyDateRow, PresetOption
 from chronos.services.people import PersonRow
 from chronos.services.security_log import Client
 from chronos.services.timeline import EventRow
@@ -67,6 +68,9 @@ class TransactionState(SessionState):
     events: list[EventRow] = []
     events_page: int = 1
     has_more_events: bool = False
+    timeline_show: str = "all"
+    note_kind: str = "call"
+    note_error: str = ""
     loading: bool = True
     error: str = ""
     not_found: bool = False
@@ -94,6 +98,7 @@ class TransactionState(SessionState):
     add_error: str = ""
     # key dates
     key_dates: list[KeyDateRow] = []
+    preset_choices: list[PresetOption] = []
     preset_choice: str = ""
     key_dates_error: str = ""
     override_open: bool = False
@@ -135,6 +140,7 @@ class TransactionState(SessionState):
                 txn_id = self._txn_id()
                 self.detail = transactions.get_transaction(db, user, txn_id)
                 self.key_dates = key_dates.list_key_dates(db, user, txn_id)
+                self.preset_choices = key_dates.preset_options(db, user)
                 self._load_invitations(db, user, txn_id)
                 self._load_events(db, user, txn_id, reset=True)
             self.error, self.not_found = "", False
@@ -153,7 +159,7 @@ class TransactionState(SessionState):
 
     def _load_events(self, db: Any, user: Any, txn_id: int, *, reset: bool) -> None:
         result = timeline.list_events(
-            db, user, txn_id, page=self.events_page, page_size=EVENTS_PAGE
+            db, user, txn_id, page=self.events_page, page_size=EVENTS_PAGE, show=self.timeline_show
         )
         self.events = result.items if reset else [*self.events, *result.items]
         self.has_more_events = result.page < result.pages
@@ -165,6 +171,31 @@ class TransactionState(SessionState):
         self._load_invitations(db, user, txn_id)
         self.events_page = 1
         self._load_events(db, user, txn_id, reset=True)
+
+    @rx.event
+    def set_timeline_show(self, value: str):  # type: ignore[no-untyped-def]
+        self.timeline_show = value if value in timeline.FILTER_LABELS else "all"
+        return TransactionState.reload_events
+
+    @rx.event
+    def set_note_kind(self, value: str) -> None:
+        self.note_kind = value
+
+    @rx.event
+    def add_note(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
+        user = self._actor()
+        if user is None:
+            return rx.redirect(routes.SIGN_IN)
+        try:
+            with session_scope() as db:
+                timeline.add_note(
+                    db, user, self._txn_id(), str(form.get("note") or ""), kind=self.note_kind
+                )
+        except ChronosError as exc:
+            self.note_error = exc.message
+            return None
+        self.note_error = ""
+        return TransactionState.reload_events
 
     @rx.event
     def reload_events(self):  # type: ignore[no-untyped-def]
@@ -802,7 +833,10 @@ def _key_dates() -> rx.Component:
             rx.select.root(
                 rx.select.trigger(placeholder="Choose a preset…", aria_label="Key-date preset"),
                 rx.select.content(
-                    *[rx.select.item(p.name, value=p.key) for p in key_dates.preset_options()]
+                    rx.foreach(
+                        TransactionState.preset_choices,
+                        lambda p: rx.select.item(p.name, value=p.key),
+                    )
                 ),
                 value=TransactionState.preset_choice,
                 on_change=TransactionState.set_preset_choice,
@@ -1397,6 +1431,40 @@ def _add_dialog() -> rx.Component:
     )
 
 
+def _note_form() -> rx.Component:
+    s = TransactionState
+    return rx.flex(
+        rx.form(
+            rx.flex(
+                rx.box(
+                    select_field(
+                        s.note_kind, s.set_note_kind, timeline.NOTE_KINDS, "Kind of entry"
+                    ),
+                    width="7.5rem",
+                    flex_shrink="0",
+                ),
+                rx.input(
+                    name="note",
+                    placeholder="Called the lender: appraisal ordered…",
+                    aria_label="Add to the timeline",
+                    flex="1",
+                    max_length=500,
+                ),
+                rx.button("Add", type="submit", variant="soft"),
+                spacing="2",
+                width="100%",
+            ),
+            on_submit=s.add_note,
+            reset_on_submit=True,
+            width="100%",
+        ),
+        rx.cond(s.note_error, rx.text(s.note_error, color_scheme="red", size="1", role="alert")),
+        direction="column",
+        spacing="1",
+        margin_bottom="8px",
+    )
+
+
 def _body() -> rx.Component:
     return rx.flex(
         _header(),
@@ -1413,7 +1481,22 @@ def _body() -> rx.Component:
             ),
             rx.flex(
                 rx.card(
-                    rx.heading("Timeline", size="4", as_="h2", margin_bottom="8px"),
+                    rx.flex(
+                        rx.heading("Timeline", size="4", as_="h2"),
+                        rx.spacer(),
+                        rx.box(
+                            select_field(
+                                TransactionState.timeline_show,
+                                TransactionState.set_timeline_show,
+                                timeline.FILTER_LABELS,
+                                "Show on the timeline",
+                            ),
+                            width="11rem",
+                        ),
+                        align="center",
+                        margin_bottom="8px",
+                    ),
+                    _note_form(),
                     timeline_list(
                         TransactionState.events,
                         TransactionState.has_more_events,

@@ -43,7 +43,7 @@ from chronos.deadlines import (
     format_moment,
 )
 from chronos.models import KeyDate, Organization, Stage, Transaction, User, utcnow
-from chronos.services import access, tasks, timeline
+from chronos.services import access, deadline_templates, tasks, timeline
 from chronos.services.errors import NotFound, ValidationFailed
 from chronos.services.validation import clean_text, parse_date
 
@@ -85,8 +85,15 @@ class PresetOption:
     name: str
 
 
-def preset_options() -> list[PresetOption]:
-    return [PresetOption(p.key, p.name) for p in PRESETS.values()]
+def preset_options(db: Session | None = None, actor: User | None = None) -> list[PresetOption]:
+    """The built-in presets, then the actor's brokerage's own templates (``tpl:<id>``)."""
+    options = [PresetOption(p.key, p.name) for p in PRESETS.values()]
+    if db is not None and actor is not None:
+        options += [
+            PresetOption(f"{deadline_templates.PREFIX}{t.id}", t.name)
+            for t in deadline_templates.org_templates(db, actor.org_id)
+        ]
+    return options
 
 
 # ---------------------------------------------------------------- rules as JSON
@@ -271,12 +278,19 @@ def apply_preset(
 ) -> list[KeyDate]:
     """Replace the transaction's key dates with a preset's, computed from its anchors."""
     txn = access.get_editable_transaction(db, actor, transaction_id)
-    preset = PRESETS.get(str(preset_key or ""))
-    if preset is None:
+    key = str(preset_key or "")
+    preset = PRESETS.get(key)
+    template = None if preset is not None else deadline_templates.find_for_apply(db, actor, key)
+    rules: list[KeyDateRule]
+    if preset is not None:
+        name, rules = preset.name, list(preset.rules)
+    elif template is not None:
+        name, rules = template.name, deadline_templates.template_rules(template)
+    else:
         raise ValidationFailed({error_field: "Choose one of the listed presets."})
     zone = _zone(db, txn)
     schedule = _compute(
-        preset.rules,
+        rules,
         _anchors(txn.effective_date, txn.closing_date),
         zone,
         {},
@@ -288,7 +302,7 @@ def apply_preset(
     db.flush()  # deletes first: the new rows reuse the (transaction_id, key) pairs
     now = utcnow()
     rows: list[KeyDate] = []
-    for position, rule in enumerate(preset.rules):
+    for position, rule in enumerate(rules):
         row = KeyDate(
             org_id=txn.org_id,
             transaction_id=txn.id,  # type: ignore[arg-type]
@@ -301,7 +315,7 @@ def apply_preset(
         _store(row, schedule[rule.key])
         db.add(row)
         rows.append(row)
-    summary = f"Key dates set from {preset.name}: {len(rows)} dates"
+    summary = f"Key dates set from {name}: {len(rows)} dates"
     if old:
         summary += f" (replaced {len(old)})"
     timeline.record(
@@ -311,7 +325,7 @@ def apply_preset(
         kind="key_dates_applied",
         summary=summary,
         data={
-            "preset": preset.key,
+            "preset": key,
             "replaced": len(old),
             "dates": {item.key: item.day.isoformat() for item in schedule},
         },

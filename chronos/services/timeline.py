@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from chronos.models import Event, Transaction, User
 from chronos.services import access
+from chronos.services.errors import ValidationFailed
 from chronos.services.pagination import Page, clamp_page
+from chronos.services.validation import clean_text
 
 # Kinds an outside party (client, attorney, lender) may see on their transaction's timeline.
 SHARED_KINDS = frozenset({"transaction_created", "stage_changed", "dates_changed"})
@@ -47,14 +49,75 @@ class EventRow:
     created_at: str  # ISO 8601 with offset, UTC
 
 
+# The timeline's filter: what a person means by "show me the ..." (kinds by prefix or name).
+FILTERS: dict[str, tuple[str, ...]] = {
+    "stage": ("transaction_created", "stage_changed"),
+    "dates": ("dates_changed", "key_date"),
+    "tasks": ("task_", "tasks_", "checklist_applied"),
+    "people": ("participant_", "invitation_"),
+    "notes": ("note",),
+    "automations": ("automation_",),
+}
+FILTER_LABELS = {
+    "all": "Everything",
+    "stage": "Stage",
+    "dates": "Dates",
+    "tasks": "Tasks",
+    "people": "People",
+    "notes": "Notes and calls",
+    "automations": "Automations",
+}
+NOTE_KINDS = {"note": "Note", "call": "Call", "email": "Email", "meeting": "Meeting"}
+
+
+def _filter_clause(name: str) -> Any:
+    parts = FILTERS.get(name)
+    if not parts:
+        return None
+    return or_(
+        *[
+            col(Event.kind).startswith(p)
+            if p.endswith("_") or p == "key_date"
+            else col(Event.kind) == p
+            for p in parts
+        ]
+    )
+
+
+def add_note(
+    db: Session, actor: User, transaction_id: int, text: str, *, kind: str = "note"
+) -> Event:
+    """A manual entry ("called the lender: appraisal ordered"), staff only, staff-visible."""
+    txn = access.get_editable_transaction(db, actor, transaction_id)
+    body = clean_text(text, 500)
+    if not body:
+        raise ValidationFailed({"note": "Write what happened."})
+    if kind not in NOTE_KINDS:
+        raise ValidationFailed({"kind": "Choose note, call, email or meeting."})
+    summary = body if kind == "note" else f"{NOTE_KINDS[kind]}: {body}"
+    event = record(db, actor=actor, txn=txn, kind="note", summary=summary, data={"type": kind})
+    db.flush()
+    return event
+
+
 def list_events(
-    db: Session, actor: User, transaction_id: int, *, page: int = 1, page_size: int = 20
+    db: Session,
+    actor: User,
+    transaction_id: int,
+    *,
+    page: int = 1,
+    page_size: int = 20,
+    show: str = "all",
 ) -> Page[EventRow]:
-    """Newest first. Outside parties see only the shared kinds."""
+    """Newest first, optionally one kind of entry (``FILTERS``). Outside parties see only the
+    shared kinds."""
     txn = access.get_visible_transaction(db, actor, transaction_id)
     conditions: list[Any] = [col(Event.transaction_id) == txn.id]
     if not actor.is_staff:
         conditions.append(col(Event.kind).in_(SHARED_KINDS))
+    clause = _filter_clause(show)
+    if clause is not None:
+        conditions.append(clause)
     total = db.exec(select(func.count()).select_from(Event).where(*conditions)).one()
     page, page_size = clamp_page(page, page_size)
     rows = db.exec(

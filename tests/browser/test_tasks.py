@@ -9,6 +9,7 @@ the admin's checklist and automation pages.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -16,7 +17,7 @@ from sqlmodel import select
 
 from chronos.db import make_engine, session_scope
 from chronos.models import Transaction, User
-from chronos.services import tasks
+from chronos.services import key_dates, tasks
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,
@@ -165,3 +166,59 @@ def test_admin_pages_for_checklists_and_automations(page: Page, app_server: Runn
     page.get_by_role("button", name="Save automation").click()
     expect(page.get_by_text("Saved “Clear to close: tell the agent”.")).to_be_visible()
     screenshot(page, "admin-automations-desktop")
+
+
+def test_moving_the_effective_date_moves_the_dependent_dates_and_tasks(
+    page: Page, app_server: RunningApp
+) -> None:
+    engine = make_engine(app_server.database_url)
+    try:
+        with session_scope(engine) as db:
+            agent = db.exec(select(User).where(User.email == demo_email("agent"))).one()
+            txn = db.exec(
+                select(Transaction)
+                .where(
+                    Transaction.owner_id == agent.id,
+                    Transaction.stage == "under_contract",
+                    Transaction.effective_date.is_not(None),  # type: ignore[union-attr]
+                    Transaction.closing_date.is_not(None),  # type: ignore[union-attr]
+                )
+                .order_by(Transaction.id.desc())  # type: ignore[union-attr]
+            ).first()
+            assert txn is not None and txn.effective_date is not None
+            key_dates.apply_preset(db, agent, txn.id or 0, "generic_financed")
+            tasks.create_task(
+                db,
+                agent,
+                txn.id or 0,
+                {"title": "Book the inspector", "due_key": "inspection", "due_offset_days": "-5"},
+            )
+            txn_id, effective = txn.id, txn.effective_date
+    finally:
+        engine.dispose()
+    new_effective = effective - timedelta(days=3)
+    sign_in(page, app_server, "agent")
+    page.goto(f"{app_server.base_url}/transactions/{txn_id}")
+    before = page.locator("#tasks").get_by_text("Book the inspector").locator("..").inner_text()
+    page.get_by_role("button", name="Edit details").click()
+    page.locator("#edit-effective_date").fill(new_effective.isoformat())
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    # What moved is said (old → new) and every dependent date explains itself anew.
+    expect(page.get_by_text(re.compile(r"Inspection period ends: .+ → .+")).first).to_be_visible()
+    day = f"{new_effective:%a} {new_effective.day} {new_effective:%b}"
+    expect(
+        page.get_by_text(re.compile(rf"10 calendar days after the effective date \({day}")).first
+    ).to_be_visible()
+    expect(page.locator("#tasks").get_by_text("Book the inspector").locator("..")).not_to_have_text(
+        before
+    )
+    # A call logged on the timeline, and the timeline filtered to notes.
+    note = page.get_by_label("Add to the timeline")
+    note.fill("Called the inspector: booked for Tuesday")
+    note.press("Enter")
+    timeline_list = page.get_by_role("list", name="Timeline")
+    expect(timeline_list).to_contain_text("Call: Called the inspector: booked for Tuesday")
+    page.get_by_role("combobox", name="Show on the timeline").click()
+    page.get_by_role("option", name="Notes and calls").click()
+    expect(timeline_list.locator("li")).to_have_count(1)
+    screenshot(page, "transaction-dates-moved-desktop")

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import Session
 
-from chronos.services import timeline, transactions
+from chronos.services import tasks, timeline, transactions
+from chronos.services.errors import PermissionDenied, ValidationFailed
 from tests.factories import World, event_kinds
 
 
@@ -66,3 +67,30 @@ def test_shared_kinds_are_exactly_the_date_and_stage_milestones() -> None:
     assert frozenset({"transaction_created", "stage_changed", "dates_changed"}) == (
         timeline.SHARED_KINDS
     )
+
+
+def test_manual_entries_and_the_filters(db: Session, world: World) -> None:
+    timeline.add_note(
+        db, world.coordinator, world.deal.id, "Lender: appraisal ordered", kind="call"
+    )
+    task = tasks.create_task(db, world.agent, world.deal.id or 0, {"title": "Order survey"})
+    tasks.set_status(db, world.agent, task.id or 0, tasks.DONE)
+    db.commit()
+    notes = timeline.list_events(db, world.agent, world.deal.id, show="notes")
+    assert [e.summary for e in notes.items] == ["Call: Lender: appraisal ordered"]
+    task_kinds = {
+        e.kind
+        for e in timeline.list_events(
+            db, world.agent, world.deal.id, show="tasks", page_size=100
+        ).items
+    }
+    assert {"task_added", "task_completed", "checklist_applied"} <= task_kinds
+    assert all(k.startswith(("task", "checklist")) for k in task_kinds)
+    people = timeline.list_events(db, world.agent, world.deal.id, show="people", page_size=100)
+    assert {e.kind for e in people.items} == {"participant_added"}
+    # Notes are staff-only: a client sees none, and cannot write one.
+    assert timeline.list_events(db, world.client, world.deal.id, show="notes").items == []
+    with pytest.raises(PermissionDenied):
+        timeline.add_note(db, world.client, world.deal.id, "hello")
+    with pytest.raises(ValidationFailed):
+        timeline.add_note(db, world.agent, world.deal.id, "   ")
