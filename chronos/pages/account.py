@@ -539,7 +539,7 @@ def _sessions() -> rx.Component:
 def _appearance() -> rx.Component:
     return _section(
         "Appearance and notifications",
-        "Dark mode follows this switch on this device. Reminders and the daily digest have "
+        "Dark mode follows this switch in this browser. Reminders and the daily digest have "
         "their own settings.",
         rx.el.label(
             rx.flex(
