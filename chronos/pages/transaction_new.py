@@ -12,10 +12,12 @@ from chronos.components.ui import error_callout, field, loading_block, page_head
 from chronos.db import session_scope
 from chronos.models import Side
 from chronos.pages.registry import page
-from chronos.services import transactions
+from chronos.services import key_dates, transactions
 from chronos.services.errors import ChronosError, ValidationFailed
+from chronos.services.key_dates import PresetOption
 from chronos.state.session import STAFF, SessionState
 
+NO_PRESET = "none"
 FIELDS = (
     "street",
     "unit",
@@ -37,6 +39,8 @@ class NewTransactionState(SessionState):
     error: str = ""
     saving: bool = False
     ready: bool = False
+    preset: str = NO_PRESET
+    preset_choices: list[PresetOption] = []
 
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
@@ -44,7 +48,13 @@ class NewTransactionState(SessionState):
         if user is None:
             return redirect
         self.errors, self.error, self.saving, self.ready = {}, "", False, True
+        with session_scope() as db:
+            self.preset_choices = key_dates.preset_options(db, user)
         return None
+
+    @rx.event
+    def set_preset(self, value: str) -> None:
+        self.preset = value
 
     @rx.event
     def set_side(self, value: str | list[str]) -> None:
@@ -60,6 +70,7 @@ class NewTransactionState(SessionState):
         self.saving = True
         data = {k: form.get(k, "") for k in FIELDS}
         data["side"] = self.side
+        data["deadline_preset"] = "" if self.preset == NO_PRESET else self.preset
         try:
             with session_scope() as db:
                 txn = transactions.create_transaction(db, user, data)
@@ -140,6 +151,23 @@ def _form() -> rx.Component:
                 columns=rx.breakpoints(initial="1", sm="3"),
                 spacing="3",
                 width="100%",
+            ),
+            field(
+                "Key dates",
+                rx.select.root(
+                    rx.select.trigger(width="100%", aria_label="Key-date preset"),
+                    rx.select.content(
+                        rx.select.item("None yet (add them on the transaction)", value=NO_PRESET),
+                        rx.foreach(
+                            NewTransactionState.preset_choices,
+                            lambda p: rx.select.item(p.name, value=p.key),
+                        ),
+                    ),
+                    value=NewTransactionState.preset,
+                    on_change=NewTransactionState.set_preset,
+                ),
+                _err("deadline_preset"),
+                "Computes every deadline from the effective and closing dates.",
             ),
             rx.separator(size="4"),
             rx.text("Client (optional)", weight="bold", size="3"),

@@ -26,7 +26,15 @@ from chronos.models import (
     User,
     utcnow,
 )
-from chronos.services import access, auth, automations, key_dates, tasks, timeline
+from chronos.services import (
+    access,
+    auth,
+    automations,
+    deadline_templates,
+    key_dates,
+    tasks,
+    timeline,
+)
 from chronos.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from chronos.services.pagination import Page, clamp_page
 from chronos.services.validation import (
@@ -217,7 +225,11 @@ def create_transaction(db: Session, actor: User, data: dict[str, Any]) -> Transa
     if (client_email or client_phone) and not client_name:
         check.add("client_name", "Give the client's name too.")
     preset = str(data.get("deadline_preset") or "")
-    if preset and preset not in PRESETS:
+    if (
+        preset
+        and preset not in PRESETS
+        and deadline_templates.find_for_apply(db, actor, preset) is None
+    ):
         check.add("deadline_preset", "Choose one of the listed key-date presets.")
     check.raise_if_any()
     assert isinstance(side, Side)

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from chronos.models import KeyDate
+from chronos.models import KeyDate, Transaction
 from chronos.pages.admin_deadlines import DeadlineAdminState
+from chronos.pages.transaction_new import NewTransactionState
 from chronos.services import deadline_templates as templates
 from chronos.services import key_dates
 from chronos.services.errors import NotFound, PermissionDenied, ValidationFailed
@@ -109,3 +110,28 @@ def test_the_admin_page_refuses_others(engine: Engine, ui: World, persona: str) 
     assert redirect_path(call(DeadlineAdminState.load, state)) in ("/pipeline", "/portal")
     assert redirect_path(call(DeadlineAdminState.copy, state, "tx_trec")) != ""
     assert state.rows == [] and state.rules == []
+
+
+def test_a_new_file_can_start_from_a_template(db: Session, engine: Engine, ui: World) -> None:
+    tpl = templates.copy_preset(db, ui.admin, "tx_trec")
+    db.commit()
+    state = make_state(NewTransactionState, engine, ui.agent, "/transactions/new")
+    call(NewTransactionState.load, state)
+    assert f"tpl:{tpl.id}" in [o.key for o in state.preset_choices]
+    call(NewTransactionState.set_preset, state, f"tpl:{tpl.id}")
+    call(
+        NewTransactionState.submit,
+        state,
+        {"street": "9 Bayou Ln", "effective_date": "2024-03-01", "closing_date": "2024-04-01"},
+    )
+    assert state.errors == {}
+    db.expire_all()
+    txn = db.exec(select(Transaction).where(Transaction.street == "9 Bayou Ln")).one()
+    keys = {k.key for k in db.exec(select(KeyDate).where(KeyDate.transaction_id == txn.id))}
+    assert "option_period" in keys
+    # Another brokerage's template id is refused, field by field.
+    other = templates.copy_preset(db, ui.outsider_admin, "tx_trec")
+    db.commit()
+    call(NewTransactionState.set_preset, state, f"tpl:{other.id}")
+    call(NewTransactionState.submit, state, {"street": "10 Bayou Ln"})
+    assert "deadline_preset" in state.errors
