@@ -155,7 +155,7 @@ def test_admin_pages_for_checklists_and_automations(page: Page, app_server: Runn
     expect(page.locator("#checklist-editor")).to_be_visible()
     screenshot(page, "admin-checklists-desktop")
     page.get_by_role("navigation", name="Admin").get_by_role("link", name="Automations").click()
-    expect(page.get_by_role("heading", name="Automations")).to_be_visible()
+    expect(page.get_by_role("heading", name="Automations", exact=True)).to_be_visible()
     page.get_by_role("button", name="New automation").first.click()
     page.get_by_role("button", name="Save automation").click()
     expect(page.get_by_text("Name is required.")).to_be_visible()
@@ -166,6 +166,17 @@ def test_admin_pages_for_checklists_and_automations(page: Page, app_server: Runn
     page.get_by_role("button", name="Save automation").click()
     expect(page.get_by_text("Saved “Clear to close: tell the agent”.")).to_be_visible()
     screenshot(page, "admin-automations-desktop")
+    page.get_by_role("navigation", name="Admin").get_by_role("link", name="Deadlines").click()
+    page.get_by_role("button", name="Copy Texas (TREC one-to-four family resale)").click()
+    editor = page.locator("#deadline-editor")
+    expect(editor).to_be_visible()
+    editor.get_by_label("Key date 2 name").fill("")
+    editor.get_by_role("button", name="Save template").click()
+    expect(editor.get_by_text("Name the key date.")).to_be_visible()
+    editor.get_by_label("Key date 2 name").fill("Option period ends (5 pm)")
+    editor.get_by_role("button", name="Save template").click()
+    expect(page.get_by_text(re.compile("Saved “Texas"))).to_be_visible()
+    screenshot(page, "admin-deadlines-desktop")
 
 
 def test_moving_the_effective_date_moves_the_dependent_dates_and_tasks(
