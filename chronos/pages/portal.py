@@ -92,12 +92,12 @@ class PortalCard:
     closing_date: str
     agent_name: str
     closing_when: str = ""
-    todo_total: int = 0
-    todos: list[CardItem] = field(default_factory=list)
+    open_total: int = 0
+    open_items: list[CardItem] = field(default_factory=list)
     dates: list[CardItem] = field(default_factory=list)
 
 
-CARD_TODOS = 5  # the checklist a card shows; the deal page has the rest
+CARD_ITEMS = 5  # the checklist a card shows; the deal page has the rest
 
 
 @dataclass
@@ -197,11 +197,11 @@ def milestones(stage: str, side: str) -> list[Milestone]:
     ]
 
 
-def next_step(todos: list[PortalTask], dates: list[PortalKeyDate]) -> str:
+def next_step(mine: list[PortalTask], dates: list[PortalKeyDate]) -> str:
     """One sentence: the viewer's most pressing open task, else the next key date."""
-    open_items = [t for t in todos if t.status == "open"]
-    if open_items:
-        first = open_items[0]
+    open_now = [t for t in mine if t.status == "open"]
+    if open_now:
+        first = open_now[0]
         when = f", due {first.due_label}" if first.due_date else ""
         return f"Your next step: {first.title}{when}."
     upcoming = [d for d in dates if d.when and not d.overdue and not d.when.endswith("ago")]
@@ -236,16 +236,16 @@ class PortalDeal:
 def with_checklist(
     card: PortalCard,
     row: TransactionRow,
-    todos: dict[int, list[tasks.TaskRow]],
+    open_by_file: dict[int, list[tasks.TaskRow]],
     dates: dict[int, list[key_dates.DeadlineRow]],
 ) -> PortalCard:
     """The viewer's open items and the next shared dates: an attorney's or lender's closing
     checklist, a client's to-do list, one card per deal."""
-    mine = todos.get(row.id, [])
-    card.todo_total = len(mine)
-    card.todos = [
+    mine = open_by_file.get(row.id, [])
+    card.open_total = len(mine)
+    card.open_items = [
         CardItem(t.title, t.due_label if t.due_date else "", t.state in ("overdue", "due_today"))
-        for t in mine[:CARD_TODOS]
+        for t in mine[:CARD_ITEMS]
     ]
     card.dates = [
         CardItem(d.label, f"{d.date_label} ({d.days_label})", d.due_soon)
@@ -320,9 +320,9 @@ class PortalState(SessionState):
                     db, user, sort="closing", page=self.page, page_size=PAGE_SIZE
                 )
                 ids = [r.id for r in result.items]
-                todos = tasks.open_tasks_by_file(db, user, ids)
+                open_by_file = tasks.open_tasks_by_file(db, user, ids)
                 dates = key_dates.next_dates_by_file(db, user, ids)
-            self.cards = [with_checklist(card_for(r), r, todos, dates) for r in result.items]
+            self.cards = [with_checklist(card_for(r), r, open_by_file, dates) for r in result.items]
             self.total, self.page, self.pages = result.total, result.page, result.pages
             self.error = ""
         except ChronosError as exc:
@@ -366,18 +366,18 @@ def _card_item(item: CardItem, icon: str) -> rx.Component:
 
 def _card_checklist(c: PortalCard) -> rx.Component:
     return rx.cond(
-        (c.todo_total > 0) | (c.dates.length() > 0),
+        (c.open_total > 0) | (c.dates.length() > 0),
         rx.flex(
             rx.separator(size="4"),
             rx.cond(
-                c.todo_total > 0,
+                c.open_total > 0,
                 rx.text(
-                    "Your checklist: ", c.todo_total.to_string(), " open", size="2", weight="bold"
+                    "Your checklist: ", c.open_total.to_string(), " open", size="2", weight="bold"
                 ),
             ),
-            rx.foreach(c.todos, lambda t: _card_item(t, "square")),
+            rx.foreach(c.open_items, lambda t: _card_item(t, "square")),
             rx.cond(
-                c.todo_total > c.todos.length(),
+                c.open_total > c.open_items.length(),
                 rx.text("and more on the deal page", size="1", color_scheme="gray"),
             ),
             rx.foreach(c.dates, lambda d: _card_item(d, "calendar_clock")),
@@ -508,7 +508,7 @@ class PortalDealState(SessionState):
     deal: PortalDeal = _blank_deal()
     people: list[PortalPerson] = []
     key_dates: list[PortalKeyDate] = []
-    todos: list[PortalTask] = []
+    my_tasks: list[PortalTask] = []
     done_count: int = 0
     milestones: list[Milestone] = []
     next_step: str = ""
@@ -525,7 +525,7 @@ class PortalDealState(SessionState):
     def _clear(self) -> None:
         self._txn_id = 0
         self.deal, self.people, self.events = _blank_deal(), [], []
-        self.key_dates, self.todos, self.milestones = [], [], []
+        self.key_dates, self.my_tasks, self.milestones = [], [], []
         self.done_count, self.next_step, self.task_error = 0, "", ""
         self.events_page, self.events_more, self.events_loading = 1, False, False
         self.found = self.not_found = False
@@ -552,7 +552,7 @@ class PortalDealState(SessionState):
             self._set_tasks(mine)
             self.milestones = milestones(detail.stage, detail.side)
             self.next_step = (
-                next_step(self.todos, self.key_dates) if Stage(detail.stage).is_open else ""
+                next_step(self.my_tasks, self.key_dates) if Stage(detail.stage).is_open else ""
             )
             self.people = people_for(detail, user.id or 0)
             self.events = events.items
@@ -568,11 +568,11 @@ class PortalDealState(SessionState):
         return None
 
     def _set_tasks(self, rows: list[tasks.TaskRow]) -> None:
-        todos = portal_tasks(rows)
-        self.todos = [t for t in todos if t.status == "open"] + [
-            t for t in todos if t.status != "open"
+        mine = portal_tasks(rows)
+        self.my_tasks = [t for t in mine if t.status == "open"] + [
+            t for t in mine if t.status != "open"
         ]
-        self.done_count = sum(1 for t in todos if t.status != "open")
+        self.done_count = sum(1 for t in mine if t.status != "open")
 
     @rx.event
     def toggle_task(self, task_id: int, status: str):  # type: ignore[no-untyped-def]
@@ -590,7 +590,7 @@ class PortalDealState(SessionState):
             with session_scope() as db:
                 mine = tasks.list_tasks(db, user, self._txn_id, show="all")
             self._set_tasks(mine)
-            self.next_step = next_step(self.todos, self.key_dates)
+            self.next_step = next_step(self.my_tasks, self.key_dates)
             self.task_error = ""
         except NotFound:
             self.task_error = "That task is no longer yours, or was removed. Reload the page."
@@ -719,12 +719,12 @@ def _status() -> rx.Component:
     )
 
 
-def _todos() -> rx.Component:
+def _my_tasks() -> rx.Component:
     return _section(
         "What we need from you",
         rx.cond(PortalDealState.task_error, error_callout(PortalDealState.task_error)),
         rx.cond(
-            PortalDealState.todos.length() == 0,
+            PortalDealState.my_tasks.length() == 0,
             rx.text(
                 "Nothing right now. Your agent will add anything they need from you here.",
                 size="2",
@@ -732,7 +732,7 @@ def _todos() -> rx.Component:
             ),
             rx.box(
                 rx.foreach(
-                    PortalDealState.todos,
+                    PortalDealState.my_tasks,
                     lambda t: task_row(t, PortalDealState.toggle_task(t.id, t.status)),
                 ),
                 width="100%",
@@ -873,7 +873,7 @@ def _deal_view() -> rx.Component:
     return rx.flex(
         rx.heading(PortalDealState.deal.address, size="6", as_="h1"),
         _status(),
-        _todos(),
+        _my_tasks(),
         _dates(),
         _people(),
         _timeline(),

@@ -1131,9 +1131,10 @@ def _invitations() -> rx.Component:
     )
 
 
-def _invite_dialog() -> rx.Component:
+def _contact_picker(error: Any, label: str) -> rx.Component:
+    """Search the brokerage's contacts and pick one (the add and invite dialogs share it)."""
     ts = TransactionState
-    contact = rx.flex(
+    return rx.flex(
         field(
             "Find a contact",
             rx.input(
@@ -1141,9 +1142,9 @@ def _invite_dialog() -> rx.Component:
                 value=ts.contact_q,
                 on_change=ts.search_contacts.debounce(250),  # type: ignore[attr-defined]
                 width="100%",
-                aria_label="Find a contact to invite",
+                aria_label=label,
             ),
-            ts.invite_errors.get("contact", ""),
+            error,
         ),
         rx.cond(
             ts.picked_person_id > 0,
@@ -1177,6 +1178,11 @@ def _invite_dialog() -> rx.Component:
         direction="column",
         spacing="2",
     )
+
+
+def _invite_dialog() -> rx.Component:
+    ts = TransactionState
+    contact = _contact_picker(ts.invite_errors.get("contact", ""), "Find a contact to invite")
     new_person = rx.grid(
         field(
             "Name",
@@ -1314,50 +1320,7 @@ def _add_dialog() -> rx.Component:
         value=TransactionState.add_role,
         on_change=TransactionState.set_add_role,
     )
-    existing = rx.flex(
-        field(
-            "Find a contact",
-            rx.input(
-                placeholder="Type a name, email or company",
-                value=TransactionState.contact_q,
-                on_change=TransactionState.search_contacts.debounce(250),  # type: ignore[attr-defined]
-                width="100%",
-                aria_label="Find a contact",
-            ),
-            TransactionState.add_errors.get("contact", ""),
-        ),
-        rx.cond(
-            TransactionState.picked_person_id > 0,
-            rx.callout(
-                rx.text("Selected: ", rx.text.strong(TransactionState.picked_person_name)),
-                icon="check",
-                color_scheme="green",
-            ),
-        ),
-        rx.flex(
-            rx.foreach(
-                TransactionState.contact_results,
-                lambda r: rx.button(
-                    rx.flex(
-                        rx.text(r.name, weight="medium"),
-                        rx.text(r.email, size="1", color_scheme="gray"),
-                        direction="column",
-                        align="start",
-                    ),
-                    variant="ghost",
-                    type="button",
-                    justify="start",
-                    on_click=TransactionState.pick_contact(r.id, r.name),
-                    height="auto",
-                    padding_y="6px",
-                ),
-            ),
-            direction="column",
-            spacing="1",
-        ),
-        direction="column",
-        spacing="2",
-    )
+    existing = _contact_picker(TransactionState.add_errors.get("contact", ""), "Find a contact")
     new_contact = rx.grid(
         field(
             "First name",

@@ -131,7 +131,7 @@ class TaskPanelState(SessionState):
         )
 
     @rx.event
-    def select(self, task_id: int, checked: bool) -> None:
+    def toggle_selected(self, task_id: int, checked: bool) -> None:
         ids = [i for i in self.selected if i != task_id]
         self.selected = [*ids, task_id] if checked else ids
 
@@ -285,7 +285,7 @@ def _row(r: TaskRow) -> rx.Component:
     return rx.flex(
         rx.checkbox(
             checked=s.selected.contains(r.id),
-            on_change=lambda checked: s.select(r.id, checked),
+            on_change=lambda checked: s.toggle_selected(r.id, checked),
             aria_label="Select " + r.title,
             margin_top="14px",
         ),

@@ -49,7 +49,7 @@ def test_the_client_sees_their_next_step_and_only_their_tasks(
     engine: Engine, ui: World, chores: dict[str, Task]
 ) -> None:
     state = _deal_state(engine, ui, ui.client)
-    assert [t.title for t in state.todos] == ["Task for client"]
+    assert [t.title for t in state.my_tasks] == ["Task for client"]
     assert state.next_step == "Your next step: Task for client, due Tue 15 Jan 2030."
     assert [(m.label, m.state) for m in state.milestones] == [
         ("Under contract", "current"),
@@ -64,7 +64,7 @@ def test_the_client_ticks_off_their_task(
     state = _deal_state(engine, ui, ui.client)
     call(PortalDealState.toggle_task, state, chores["client"].id, "open")
     assert state.task_error == ""
-    assert state.todos[0].status == "done"
+    assert state.my_tasks[0].status == "done"
     assert state.next_step == "Nothing is needed from you right now."
     db.expire_all()
     assert db.get(Task, chores["client"].id).status == "done"  # type: ignore[union-attr]
@@ -77,7 +77,7 @@ def test_a_client_cannot_tick_anyone_elses_task(
     state = _deal_state(engine, ui, ui.client)
     call(PortalDealState.toggle_task, state, chores[target].id, "open")
     assert "no longer yours" in state.task_error
-    assert [t.title for t in state.todos] == ["Task for client"]
+    assert [t.title for t in state.my_tasks] == ["Task for client"]
     db.expire_all()
     assert db.get(Task, chores[target].id).status == "open"  # type: ignore[union-attr]
 
@@ -86,9 +86,9 @@ def test_a_client_of_another_file_loads_nothing(
     engine: Engine, ui: World, chores: dict[str, Task]
 ) -> None:
     state = _deal_state(engine, ui, ui.client2)
-    assert state.not_found and state.todos == [] and state.next_step == ""
+    assert state.not_found and state.my_tasks == [] and state.next_step == ""
     call(PortalDealState.toggle_task, state, chores["client"].id, "open")
-    assert state.todos == []
+    assert state.my_tasks == []
 
 
 def test_milestones_follow_the_side_and_the_stage() -> None:
@@ -123,12 +123,14 @@ def test_the_attorneys_list_is_a_closing_checklist(
     state = make_state(PortalState, engine, ui.attorney, "/portal")
     call(PortalState.load, state)
     [card] = state.cards
-    assert card.todo_total == 1 and [t.text for t in card.todos] == ["Review the title commitment"]
+    assert card.open_total == 1 and [t.text for t in card.open_items] == [
+        "Review the title commitment"
+    ]
     # The deal closed in Feb 2024: no upcoming dates; the lender's and client's items stay theirs.
     assert card.dates == []
     lender = make_state(PortalState, engine, ui.lender, "/portal")
     call(PortalState.load, lender)
-    assert [t.text for t in lender.cards[0].todos] == ["Task for lender"]
+    assert [t.text for t in lender.cards[0].open_items] == ["Task for lender"]
     other = make_state(PortalState, engine, ui.client2, "/portal")
     call(PortalState.load, other)
-    assert all(c.todo_total == 0 for c in other.cards)
+    assert all(c.open_total == 0 for c in other.cards)

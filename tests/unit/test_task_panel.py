@@ -59,7 +59,7 @@ def test_bulk_complete(db: Session, engine: Engine, ui: World) -> None:
     state = _panel(engine, ui, "agent")
     ids = [r.id for r in state.rows[:3]]
     for i in ids:
-        call(TaskPanelState.select, state, i, True)
+        call(TaskPanelState.toggle_selected, state, i, True)
     call(TaskPanelState.complete_selected, state)
     assert state.notice == "3 tasks completed." and state.selected == []
     db.expire_all()
