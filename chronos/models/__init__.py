@@ -18,6 +18,14 @@ from chronos.models.base import (
 from chronos.models.email import EmailMessage
 from chronos.models.event import Event
 from chronos.models.key_date import DeadlineTemplate, KeyDate
+from chronos.models.message import (
+    EmailTemplate,
+    Message,
+    MessageThread,
+    ThreadMember,
+    ThreadRead,
+    WebhookReceipt,
+)
 from chronos.models.notification import Notification, NotificationPreference
 from chronos.models.organization import Organization
 from chronos.models.person import Person
@@ -37,9 +45,12 @@ __all__ = [
     "ChecklistTemplate",
     "DeadlineTemplate",
     "EmailMessage",
+    "EmailTemplate",
     "Event",
     "Invitation",
     "KeyDate",
+    "Message",
+    "MessageThread",
     "Notification",
     "NotificationPreference",
     "Organization",
@@ -52,8 +63,11 @@ __all__ = [
     "Side",
     "Stage",
     "Task",
+    "ThreadMember",
+    "ThreadRead",
     "Transaction",
     "User",
     "UserSession",
+    "WebhookReceipt",
     "utcnow",
 ]

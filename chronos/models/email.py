@@ -47,3 +47,19 @@ class EmailMessage(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     next_attempt_at: datetime | None = None
     sent_at: datetime | None = None
+    # Sent by a person from a transaction (compose, templates, status updates): who sent it,
+    # the contact it went to (their communication history), and when it is due if scheduled.
+    sent_by_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    )
+    person_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("people.id", ondelete="SET NULL"), nullable=True, index=True
+        ),
+    )
+    scheduled_for: datetime | None = None
+    # What the provider reported after accepting it (webhooks): delivered, bounced, complained.
+    delivery_status: str = Field(default="", max_length=20)
+    delivery_updated_at: datetime | None = None

@@ -37,6 +37,12 @@ MODEL_TABLES = {
     "automation_rules",
     "automation_runs",
     "deadline_templates",
+    "message_threads",
+    "thread_members",
+    "messages",
+    "thread_reads",
+    "email_templates",
+    "webhook_receipts",
 }
 
 
@@ -78,7 +84,7 @@ def _pending_diff(url: str) -> list:
 
 def test_the_history_has_a_single_head() -> None:
     script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
-    assert script.get_heads() == ["0007"]
+    assert script.get_heads() == ["0008"]
 
 
 def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
@@ -86,7 +92,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0007"
+    assert _current_revision(empty_url) == "0008"
 
     migrate.downgrade(empty_url)
     assert _tables(empty_url) == {"alembic_version"}
@@ -94,7 +100,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0007"
+    assert _current_revision(empty_url) == "0008"
     assert _pending_diff(empty_url) == []
 
 
