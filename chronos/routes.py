@@ -9,6 +9,7 @@ PIPELINE = "/pipeline"
 TODAY = "/today"
 CALENDAR = "/calendar"
 NOTIFICATIONS = "/notifications"
+EMAIL_TEMPLATES = "/templates"
 NEW_TRANSACTION = "/transactions/new"
 PEOPLE = "/people"
 PORTAL = "/portal"
@@ -34,6 +35,7 @@ TWO_FACTOR_API = "/auth/two-factor"
 FORGOT_PASSWORD_API = "/auth/forgot-password"
 RESET_PASSWORD_API = "/auth/reset-password"
 ACCEPT_INVITATION_API = "/auth/accept-invitation"
+RESEND_WEBHOOK = "/webhooks/resend"
 
 
 def transaction(txn_id: int | str) -> str:
