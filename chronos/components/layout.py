@@ -47,7 +47,9 @@ def brand(compact: bool = False) -> rx.Component:
     )
 
 
-def nav_link(label: str, icon: str, href: str, active: bool) -> rx.Component:
+def nav_link(
+    label: str, icon: str, href: str, active: bool, *, on_phones: bool = True
+) -> rx.Component:
     return rx.link(
         rx.flex(
             rx.icon(icon, size=18),
@@ -66,6 +68,8 @@ def nav_link(label: str, icon: str, href: str, active: bool) -> rx.Component:
         padding_y="4px",
         border_radius="6px",
         background=rx.color("accent", 3) if active else "transparent",
+        # Links that also have a button on their pages give up their place on phones.
+        display="inline-flex" if on_phones else ["none", "inline-flex"],
     )
 
 
@@ -91,7 +95,7 @@ def navbar(active: str, user_name: Var, role_label: Var, is_staff: Var) -> rx.Co
         nav_link("Today", "sun", routes.TODAY, active == "today"),
         nav_link("Pipeline", "kanban", routes.PIPELINE, active == "pipeline"),
         nav_link("Calendar", "calendar_days", routes.CALENDAR, active == "calendar"),
-        nav_link("New", "circle_plus", routes.NEW_TRANSACTION, active == "new"),
+        nav_link("New", "circle_plus", routes.NEW_TRANSACTION, active == "new", on_phones=False),
         nav_link("People", "users", routes.PEOPLE, active == "people"),
         spacing="1",
     )

@@ -233,3 +233,21 @@ def test_moving_the_effective_date_moves_the_dependent_dates_and_tasks(
     page.get_by_role("option", name="Notes and calls").click()
     expect(timeline_list.locator("li")).to_have_count(1)
     screenshot(page, "transaction-dates-moved-desktop")
+
+
+@pytest.mark.parametrize("path", ["/admin/users", "/admin/checklists", "/notifications", "/today"])
+def test_an_admins_pages_fit_a_phone(browser: Browser, app_server: RunningApp, path: str) -> None:
+    ctx = browser.new_context(viewport=PHONE)
+    ctx.set_default_timeout(20_000)
+    try:
+        page = ctx.new_page()
+        sign_in(page, app_server, "admin")
+        page.goto(f"{app_server.base_url}{path}")
+        page.wait_for_load_state("networkidle")
+        expect(page.get_by_role("link", name="Your account")).to_be_visible()
+        expect(page.get_by_role("button", name="Sign out")).to_be_in_viewport()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{path} is {width}px wide on a phone"
+        screenshot(page, f"admin-phone{path.replace('/', '-')}")
+    finally:
+        ctx.close()
