@@ -59,9 +59,11 @@ test-integration: setup
 test-browser: setup-test
 	$(VENV)/bin/pytest tests/browser
 
-## bench: time the service calls behind each page on SQLite and PostgreSQL (bench/RESULTS.md)
+## bench: time the service calls behind each page, then the Today view, reminder scan and digests
+## at 10,000 files / 200,000 tasks, on SQLite and PostgreSQL (bench/RESULTS.md, bench/TASKS.md)
 bench: setup
 	$(PY) -m bench.run
+	$(PY) -m bench.tasks
 
 clean:
 	rm -rf .web .states test-artifacts .pytest_cache .mypy_cache .ruff_cache
