@@ -19,6 +19,7 @@ from chronos.pages import (  # noqa: F401  (each module registers its pages)
     admin_users,
     calendar,
     dev_mailbox,
+    email_templates,
     forgot_password,
     index,
     notifications,

@@ -55,6 +55,9 @@ class Settings:
     resend_api_key: str
     resend_api_url: str
     mail_timeout_seconds: float
+    # Resend's webhook signing secret (whsec_<base64>, Svix style). Empty: /webhooks/resend
+    # answers 404 (delivery status is then never updated after "sent").
+    resend_webhook_secret: str
     dev_mailbox: bool
     # Jobs: empty = SQLite file under var/ with a consumer inside the app process;
     # redis://host:port/db = Redis, consumed by `chronos worker` processes.
@@ -99,6 +102,7 @@ def load_settings() -> Settings:
         resend_api_key=env.get("RESEND_API_KEY", ""),
         resend_api_url=env.get("RESEND_API_URL", "https://api.resend.com").rstrip("/"),
         mail_timeout_seconds=float(env.get("CHRONOS_MAIL_TIMEOUT_SECONDS", "10")),
+        resend_webhook_secret=env.get("RESEND_WEBHOOK_SECRET", "").strip(),
         dev_mailbox=_bool(env.get("CHRONOS_DEV_MAILBOX", "1" if mail_backend == "outbox" else "0")),
         jobs_url=env.get("CHRONOS_JOBS_URL", "").strip(),
         jobs_in_process=_bool(env.get("CHRONOS_JOBS_IN_PROCESS", "1")),

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from chronos.api import auth_routes, invitation_routes, rest
+from chronos.api import auth_routes, invitation_routes, rest, webhook_routes
 
 
 def create_api() -> Starlette:
-    return Starlette(routes=[*auth_routes.ROUTES, *invitation_routes.ROUTES, *rest.ROUTES])
+    return Starlette(
+        routes=[
+            *auth_routes.ROUTES,
+            *invitation_routes.ROUTES,
+            *rest.ROUTES,
+            *webhook_routes.ROUTES,
+        ]
+    )

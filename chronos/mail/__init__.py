@@ -11,6 +11,7 @@ retries and backends live in ``chronos.mail.delivery`` and ``chronos.mail.backen
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event
@@ -38,10 +39,23 @@ def queue_email(
     org_id: int | None,
     user_id: int | None = None,
     transaction_id: int | None = None,
+    send_at: datetime | None = None,
+    sent_by_id: int | None = None,
+    person_id: int | None = None,
 ) -> EmailMessage:
-    """Render ``template`` with ``context``, record it as queued, deliver it after the commit."""
+    """Render ``template`` with ``context``, record it as queued, deliver it after the commit.
+
+    ``send_at`` (timezone-aware, in the future): a scheduled message. It is recorded with
+    ``scheduled_for`` and ``next_attempt_at`` = ``send_at`` and no job is enqueued now; the
+    sweeper enqueues it once that moment has passed (``delivery.sweep``), and until then it can
+    be cancelled (status ``cancelled``). ``sent_by_id``/``person_id``: who sent it from a
+    transaction and the contact it went to (their communication history).
+    """
     rendered = render(template, context)
     now = utcnow()
+    if send_at is not None and send_at.tzinfo is None:
+        raise ValueError("send_at must be timezone-aware")
+    scheduled = send_at is not None and send_at > now
     message = EmailMessage(
         org_id=org_id,
         user_id=user_id,
@@ -54,12 +68,16 @@ def queue_email(
         status="queued",
         created_at=now,
         updated_at=now,
-        next_attempt_at=now,
+        next_attempt_at=send_at if scheduled else now,
+        scheduled_for=send_at if scheduled else None,
+        sent_by_id=sent_by_id,
+        person_id=person_id,
     )
     db.add(message)
     db.flush()
     assert message.id is not None
-    deliver_after_commit(db, message.id)
+    if not scheduled:
+        deliver_after_commit(db, message.id)
     return message
 
 

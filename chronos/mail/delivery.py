@@ -6,6 +6,7 @@ The ``email_messages`` row is the source of truth; jobs only say "look at messag
 - ``sending`` claimed by one worker (an atomic UPDATE from ``queued``), so two workers never
   send the same message; ``attempts`` counts the claim.
 - ``sent``    accepted by the provider (or captured by the outbox); ``provider_id`` says where.
+- ``cancelled`` a scheduled message withdrawn before its time (never claimed, never swept).
 - ``failed``  for good: the provider refused it (a 4xx other than 408/429), or the attempts ran
   out. ``last_error`` says why; an admin can queue it again from /admin/email.
 
@@ -16,7 +17,9 @@ jitter so a backlog does not retry in lockstep): attempts 2-10 follow after 30 s
 
 :func:`sweep` is the safety net the job queue runs every minute: it finds queued rows whose
 time has passed without a job picking them up (an enqueue that failed, a queue that lost its
-data) and rows left ``sending`` by a worker that died mid-attempt.
+data), scheduled messages whose time has come (``queue_email(send_at=...)`` enqueues no job:
+they are picked up here at most a minute late), and rows left ``sending`` by a worker that
+died mid-attempt.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -40,6 +43,9 @@ log = logging.getLogger(__name__)
 
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 STATUSES = (QUEUED, SENDING, SENT, FAILED)
+# A scheduled message withdrawn before it went (services/outbound.py). Not in STATUSES yet: the
+# admins' email log (services/email_log.py) lists and counts the four above.
+CANCELLED = "cancelled"
 
 MAX_ATTEMPTS = 10
 FIRST_RETRY_SECONDS = 30
@@ -239,6 +245,12 @@ def sweep(*, engine: Engine | None = None, now: datetime | None = None) -> Sweep
                 or_(
                     col(EmailMessage.next_attempt_at).is_(None),
                     col(EmailMessage.next_attempt_at) <= now - OVERDUE_AFTER,
+                    # A scheduled message, first attempt, whose time has come: no job exists.
+                    and_(
+                        col(EmailMessage.scheduled_for).is_not(None),
+                        col(EmailMessage.attempts) == 0,
+                        col(EmailMessage.next_attempt_at) <= now,
+                    ),
                 ),
             )
             .order_by(col(EmailMessage.next_attempt_at), col(EmailMessage.id))

@@ -40,7 +40,8 @@ class EmailMessage(SQLModel, table=True):
     html_body: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(default="queued", max_length=20)
     backend: str = Field(default="", max_length=20)
-    provider_id: str = Field(default="", max_length=200)
+    # Indexed: delivery webhooks find their message by it.
+    provider_id: str = Field(default="", max_length=200, index=True)
     attempts: int = Field(default=0)
     last_error: str = Field(default="", max_length=1000)
     created_at: datetime = Field(default_factory=utcnow)

@@ -53,6 +53,7 @@ class NotificationPreference(SQLModel, table=True):
     assignments: bool = Field(default=True)
     email_reminders: bool = Field(default=True)
     daily_digest: bool = Field(default=True)
+    message_email: bool = Field(default=True)  # new messages in conversations, by email
     digest_hour: int = Field(default=7)
     # Hours 0-23; None = no quiet hours. (A non-None Python default would turn an explicit
     # None into that default on INSERT: new rows get 20 → 7 from the service instead.)

@@ -1,4 +1,7 @@
-"""Admin email log: the brokerage's sent, waiting and failed emails; retry a failed one."""
+"""Admin email log: the brokerage's sent, waiting and failed emails; retry a failed one.
+
+Delivery status (delivered, bounced, complained) comes from Resend's signed webhooks.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import reflex as rx
 from chronos import routes
 from chronos.components.admin_nav import admin_tabs
 from chronos.components.layout import app_shell
-from chronos.components.mail import email_status_badge
+from chronos.components.mail import delivery_badge, email_status_badge
 from chronos.components.timeline import local_time
 from chronos.components.ui import (
     empty_state,
@@ -34,6 +37,12 @@ FILTERS = (
     ("sending", "Sending"),
     ("sent", "Sent"),
 )
+DELIVERY_FILTERS = (
+    ("", "Any delivery"),
+    ("delivered", "Delivered"),
+    ("bounced", "Bounced"),
+    ("complained", "Complained"),
+)
 
 
 class AdminEmailState(SessionState):
@@ -43,6 +52,8 @@ class AdminEmailState(SessionState):
     page: int = 1
     pages: int = 1
     status: str = ""
+    delivery: str = ""
+    delivery_counts: dict[str, int] = {}
     q: str = ""
     loading: bool = True
     error: str = ""
@@ -50,6 +61,7 @@ class AdminEmailState(SessionState):
 
     def _clear(self) -> None:
         self.rows, self.counts, self.total, self.pages = [], {}, 0, 1
+        self.delivery_counts = {}
 
     def _fetch(self):  # type: ignore[no-untyped-def]
         user, redirect = self._gate(ADMINS)
@@ -59,9 +71,16 @@ class AdminEmailState(SessionState):
         try:
             with session_scope() as db:
                 result = email_log.email_log(
-                    db, user, status=self.status, to=self.q, page=self.page, page_size=PAGE_SIZE
+                    db,
+                    user,
+                    status=self.status,
+                    delivery=self.delivery,
+                    to=self.q,
+                    page=self.page,
+                    page_size=PAGE_SIZE,
                 )
                 counts = email_log.status_counts(db, user)
+                delivered = email_log.delivery_counts(db, user)
         except ChronosError as exc:
             self._clear()
             self.error = exc.message
@@ -69,6 +88,7 @@ class AdminEmailState(SessionState):
             self.rows, self.total = result.items, result.total
             self.page, self.pages = result.page, result.pages
             self.counts = {"": sum(counts.values()), **counts}
+            self.delivery_counts = delivered
             self.error = ""
         self.loading = False
         return None
@@ -78,12 +98,20 @@ class AdminEmailState(SessionState):
         self.loading = True
         status = str(self.router.url.query_parameters.get("status", ""))
         self.status = status if status in dict(FILTERS) else ""
+        delivery = str(self.router.url.query_parameters.get("delivery", ""))
+        self.delivery = delivery if delivery in dict(DELIVERY_FILTERS) else ""
         self.q, self.page = "", 1
         return self._fetch()
 
     @rx.event
     def set_status(self, value: str):  # type: ignore[no-untyped-def]
         self.status = value if value in dict(FILTERS) else ""
+        self.page = 1
+        return self._fetch()
+
+    @rx.event
+    def set_delivery(self, value: str):  # type: ignore[no-untyped-def]
+        self.delivery = value if value in dict(DELIVERY_FILTERS) else ""
         self.page = 1
         return self._fetch()
 
@@ -153,6 +181,38 @@ def _filters() -> rx.Component:
     )
 
 
+def _delivery_filter() -> rx.Component:
+    return rx.flex(
+        rx.text("Delivery", size="2", color_scheme="gray", id="delivery-filter-label"),
+        rx.select.root(
+            rx.select.trigger(aria_labelledby="delivery-filter-label", min_width="11rem"),
+            rx.select.content(
+                *[rx.select.item(label, value=key or "any") for key, label in DELIVERY_FILTERS]
+            ),
+            value=rx.cond(AdminEmailState.delivery == "", "any", AdminEmailState.delivery),
+            on_change=AdminEmailState.set_delivery,  # "any" (not a filter) clears it
+            size="2",
+        ),
+        rx.cond(
+            AdminEmailState.delivery_counts.get("bounced", 0)  # type: ignore[attr-defined]
+            + AdminEmailState.delivery_counts.get("complained", 0)  # type: ignore[attr-defined]
+            > 0,
+            rx.text(
+                AdminEmailState.delivery_counts.get("bounced", 0).to_string(),  # type: ignore[attr-defined]
+                " bounced, ",
+                AdminEmailState.delivery_counts.get("complained", 0).to_string(),  # type: ignore[attr-defined]
+                " marked as spam",
+                size="1",
+                color_scheme="red",
+            ),
+        ),
+        spacing="2",
+        align="center",
+        wrap="wrap",
+        margin_bottom="12px",
+    )
+
+
 def _search() -> rx.Component:
     return rx.input(
         rx.input.slot(rx.icon("search", size=16)),
@@ -193,6 +253,16 @@ def _when(r: EmailLogRow) -> rx.Component:
         rx.text("Created ", local_time(r.created_at), size="1", color_scheme="gray"),
         rx.cond(r.sent_at, rx.text("Sent ", local_time(r.sent_at), size="1", color_scheme="gray")),
         rx.cond(
+            r.delivery_updated_at,
+            rx.text(
+                r.delivery_label,
+                " ",
+                local_time(r.delivery_updated_at),
+                size="1",
+                color_scheme="gray",
+            ),
+        ),
+        rx.cond(
             r.next_attempt_at,
             rx.text("Next attempt ", local_time(r.next_attempt_at), size="1", color_scheme="gray"),
         ),
@@ -223,7 +293,12 @@ def _message_cell(r: EmailLogRow) -> rx.Component:
 
 def _status_cell(r: EmailLogRow) -> rx.Component:
     return rx.flex(
-        email_status_badge(r.status, r.status_label),
+        rx.flex(
+            email_status_badge(r.status, r.status_label),
+            delivery_badge(r.delivery_status, r.delivery_label),
+            spacing="1",
+            wrap="wrap",
+        ),
         rx.text(
             r.attempts.to_string(),  # type: ignore[attr-defined]
             rx.cond(r.attempts == 1, " attempt", " attempts"),
@@ -297,7 +372,9 @@ def _content() -> rx.Component:
                     "mail_check",
                     "No emails here",
                     rx.cond(
-                        (AdminEmailState.q != "") | (AdminEmailState.status != ""),
+                        (AdminEmailState.q != "")
+                        | (AdminEmailState.status != "")
+                        | (AdminEmailState.delivery != ""),
                         "Nothing matches this filter.",
                         "Emails the app sends for your brokerage appear here.",
                     ),
@@ -325,9 +402,13 @@ def admin_email_page() -> rx.Component:
         admin_tabs("email"),
         page_header(
             "Email log",
-            subtitle="Every email sent for your brokerage. Failed ones can be queued again.",
+            subtitle=(
+                "Every email sent for your brokerage, with what the mail provider reported "
+                "after sending. Failed ones can be queued again."
+            ),
         ),
         _filters(),
+        _delivery_filter(),
         _search(),
         _content(),
         active="admin",

@@ -11,7 +11,7 @@ import reflex as rx
 
 from chronos import routes
 from chronos.components.layout import brand
-from chronos.components.mail import email_status_badge
+from chronos.components.mail import delivery_badge, email_status_badge
 from chronos.components.timeline import local_time
 from chronos.components.ui import (
     empty_state,
@@ -155,7 +155,13 @@ def _row(r: MailboxRow) -> rx.Component:
         rx.flex(
             rx.flex(
                 rx.text(r.subject, weight="bold", size="3", trim="both"),
-                email_status_badge(r.status, r.status_label),
+                rx.flex(
+                    email_status_badge(r.status, r.status_label),
+                    delivery_badge(r.delivery_status, r.delivery_label),
+                    spacing="1",
+                    wrap="wrap",
+                    justify="end",
+                ),
                 justify="between",
                 align="start",
                 spacing="2",
@@ -281,6 +287,18 @@ def _message() -> rx.Component:
             _meta("To", rx.text(m.recipient, size="2", style={"overflowWrap": "anywhere"})),
             _meta("Recorded", rx.text(local_time(m.created_at), size="2")),
             _meta("Status", email_status_badge(m.status, m.status_label)),
+            rx.cond(
+                m.delivery_status,
+                _meta(
+                    "Delivery",
+                    rx.flex(
+                        delivery_badge(m.delivery_status, m.delivery_label),
+                        rx.text(local_time(m.delivery_updated_at), size="1", color_scheme="gray"),
+                        spacing="2",
+                        align="center",
+                    ),
+                ),
+            ),
             _meta("Template", rx.code(m.template, size="2")),
             direction="column",
             spacing="1",

@@ -17,7 +17,7 @@ from chronos.components.ui import (
 )
 from chronos.db import session_scope
 from chronos.pages.registry import page
-from chronos.services import notifications
+from chronos.services import messages, notifications
 from chronos.services.errors import ChronosError, ValidationFailed
 from chronos.services.notifications import NotificationRow
 from chronos.state.session import SessionState
@@ -42,6 +42,7 @@ class NotificationsState(SessionState):
     assignments: bool = True
     email_reminders: bool = True
     daily_digest: bool = True
+    message_email: bool = True
     digest_hour: str = "7"
     quiet_start: str = "20"
     quiet_end: str = "7"
@@ -65,6 +66,7 @@ class NotificationsState(SessionState):
                 )
                 self.unread = notifications.unread_count(db, user)
                 prefs = notifications.get_preferences(db, user)
+                self.message_email = messages.message_email_enabled(db, user)
             self.rows, self.total = result.items, result.total
             self.page, self.pages = result.page, result.pages
             self.task_reminders, self.date_reminders = prefs.task_reminders, prefs.date_reminders
@@ -121,6 +123,7 @@ class NotificationsState(SessionState):
             "assignments",
             "email_reminders",
             "daily_digest",
+            "message_email",
         }:
             setattr(self, name, bool(value))
         elif name in {"digest_hour", "quiet_start", "quiet_end"}:
@@ -151,6 +154,7 @@ class NotificationsState(SessionState):
                         **quiet,
                     },
                 )
+                messages.set_message_email(db, user, self.message_email)
             self.prefs_errors, self.prefs_notice = {}, "Preferences saved."
         except ValidationFailed as exc:
             self.prefs_errors, self.prefs_notice = dict(exc.errors), ""
@@ -233,6 +237,7 @@ def _preferences() -> rx.Component:
             _switch("When someone gives me a task", "assignments", s.assignments),
             rx.separator(size="4"),
             _switch("Email me my reminders", "email_reminders", s.email_reminders),
+            _switch("Email me new messages in conversations", "message_email", s.message_email),
             rx.flex(
                 rx.text("Quiet hours: no reminder emails from", size="2"),
                 _hour_select("quiet_start", s.quiet_start, QUIET, "Quiet hours start"),

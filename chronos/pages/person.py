@@ -8,6 +8,7 @@ import reflex as rx
 
 from chronos import routes
 from chronos.components.layout import app_shell
+from chronos.components.timeline import local_time
 from chronos.components.ui import (
     empty_state,
     error_callout,
@@ -15,16 +16,20 @@ from chronos.components.ui import (
     form_actions,
     loading_block,
     page_header,
+    pager,
     side_badge,
     stage_badge,
     two_columns,
 )
 from chronos.db import session_scope
 from chronos.pages.registry import page
-from chronos.services import people
+from chronos.services import messages, people
 from chronos.services.errors import ChronosError, NotFound, ValidationFailed
+from chronos.services.messages import HistoryRow
 from chronos.services.people import PERSON_FIELDS, PersonDetail, PersonTransaction
 from chronos.state.session import STAFF, SessionState
+
+HISTORY_PAGE_SIZE = 20
 
 
 def _blank() -> PersonDetail:
@@ -57,12 +62,21 @@ class PersonState(SessionState):
     delete_open: bool = False
     delete_error: str = ""
     deleting: bool = False
+    # Communication history.
+    history: list[HistoryRow] = []
+    history_kind: str = "all"
+    history_page: int = 1
+    history_pages: int = 1
+    history_total: int = 0
+    history_error: str = ""
 
     def _clear(self) -> None:
         self.person, self.found, self.not_found, self.error = _blank(), False, False, ""
         self.edit_open = self.delete_open = False
         self.form_errors, self.form_error, self.delete_error = {}, "", ""
         self.saving = self.deleting = False
+        self.history, self.history_total, self.history_error = [], 0, ""
+        self.history_page = self.history_pages = 1
 
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
@@ -75,6 +89,8 @@ class PersonState(SessionState):
         try:
             with session_scope() as db:
                 self.person = people.get_person(db, user, self._int_param("person_id"))
+                self.history_kind = "all"
+                self._load_history(db, user)
             self.found = True
         except NotFound:
             self.not_found = True
@@ -82,6 +98,48 @@ class PersonState(SessionState):
             self.error = exc.message
         self.loading = False
         return None
+
+    def _load_history(self, db: Any, user: Any) -> None:
+        result = messages.history_for_person(
+            db,
+            user,
+            self._int_param("person_id"),
+            kind=self.history_kind,
+            page=self.history_page,
+            page_size=HISTORY_PAGE_SIZE,
+        )
+        self.history, self.history_total = result.items, result.total
+        self.history_page, self.history_pages = result.page, result.pages
+
+    def _reload_history(self):  # type: ignore[no-untyped-def]
+        user, redirect = self._gate(STAFF)
+        if user is None:
+            self._clear()
+            return redirect
+        try:
+            with session_scope() as db:
+                self._load_history(db, user)
+            self.history_error = ""
+        except ChronosError as exc:
+            self.history, self.history_error = [], exc.message
+        return None
+
+    @rx.event
+    def set_history_kind(self, value: str | list[str]):  # type: ignore[no-untyped-def]
+        kind = value if isinstance(value, str) else "all"
+        self.history_kind = kind if kind in messages.HISTORY_KINDS else "all"
+        self.history_page = 1
+        return self._reload_history()
+
+    @rx.event
+    def history_prev(self):  # type: ignore[no-untyped-def]
+        self.history_page = max(1, self.history_page - 1)
+        return self._reload_history()
+
+    @rx.event
+    def history_next(self):  # type: ignore[no-untyped-def]
+        self.history_page = min(self.history_pages, self.history_page + 1)
+        return self._reload_history()
 
     # ------------------------------------------------------------ edit
 
@@ -409,6 +467,114 @@ def _transactions() -> rx.Component:
     )
 
 
+def _history_row(h: HistoryRow) -> rx.Component:
+    return rx.flex(
+        rx.box(
+            rx.cond(
+                h.kind == "email",
+                rx.icon("mail", size=16, aria_label="Email"),
+                rx.icon("message_square", size=16, aria_label="Message"),
+            ),
+            color=rx.color("gray", 11),
+            flex_shrink="0",
+            margin_top="2px",
+        ),
+        rx.box(
+            rx.flex(
+                rx.text(h.subject, size="2", weight="medium", flex="1", min_width="0"),
+                rx.badge(
+                    h.status,
+                    variant="soft",
+                    color_scheme=rx.match(
+                        h.status,
+                        ("bounced", "red"),
+                        ("failed", "red"),
+                        ("complained", "red"),
+                        ("internal note", "amber"),
+                        ("delivered", "grass"),
+                        ("sent", "grass"),
+                        "gray",
+                    ),
+                ),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+            ),
+            rx.text(h.snippet, size="1", color_scheme="gray", style={"overflowWrap": "anywhere"}),
+            rx.flex(
+                local_time(h.date),
+                rx.cond(
+                    h.transaction_id,
+                    rx.link(h.address, href="/transactions/" + h.transaction_id.to_string()),
+                ),
+                spacing="2",
+                wrap="wrap",
+                font_size="12px",
+                color=rx.color("gray", 11),
+            ),
+            flex="1",
+            min_width="0",
+        ),
+        spacing="3",
+        align="start",
+        padding_y="8px",
+        border_bottom=f"1px solid {rx.color('gray', 4)}",
+        width="100%",
+    )
+
+
+def _communication() -> rx.Component:
+    s = PersonState
+    return rx.box(
+        rx.flex(
+            rx.heading("Communication", size="4", as_="h2"),
+            rx.spacer(),
+            rx.segmented_control.root(
+                rx.segmented_control.item("All", value="all"),
+                rx.segmented_control.item("Messages", value="messages"),
+                rx.segmented_control.item("Emails", value="emails"),
+                value=s.history_kind,
+                on_change=s.set_history_kind,
+                size="1",
+            ),
+            spacing="2",
+            align="center",
+            wrap="wrap",
+            margin_bottom="8px",
+        ),
+        rx.cond(s.history_error, error_callout(s.history_error)),
+        rx.cond(
+            s.history.length() == 0,
+            rx.text(
+                rx.match(
+                    s.history_kind,
+                    ("messages", "No messages with this contact on files you can see."),
+                    ("emails", "No emails to this contact on files you can see."),
+                    "No messages or emails with this contact on files you can see.",
+                ),
+                color_scheme="gray",
+                size="2",
+            ),
+            rx.box(
+                rx.foreach(s.history, _history_row),
+                rx.cond(
+                    s.history_pages > 1,
+                    pager(
+                        s.history_page,
+                        s.history_pages,
+                        s.history_total,
+                        s.history_prev,
+                        s.history_next,
+                    ),
+                ),
+                width="100%",
+            ),
+        ),
+        width="100%",
+        id="communication",
+    )
+
+
 def _found() -> rx.Component:
     return rx.box(
         page_header(
@@ -424,6 +590,7 @@ def _found() -> rx.Component:
             align="start",
             width="100%",
         ),
+        rx.box(_communication(), margin_top="24px", width="100%"),
         width="100%",
     )
 

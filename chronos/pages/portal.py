@@ -26,6 +26,7 @@ from chronos.components.ui import (
 )
 from chronos.db import session_scope
 from chronos.models import Stage
+from chronos.pages.portal_messages import PortalMessagesState, portal_messages
 from chronos.pages.registry import page
 from chronos.services import key_dates, tasks, timeline, transactions
 from chronos.services.errors import ChronosError, NotFound
@@ -873,6 +874,7 @@ def _deal_view() -> rx.Component:
     return rx.flex(
         rx.heading(PortalDealState.deal.address, size="6", as_="h1"),
         _status(),
+        portal_messages(),
         _my_tasks(),
         _dates(),
         _people(),
@@ -904,7 +906,11 @@ def _deal_content() -> rx.Component:
     )
 
 
-@page("/portal/[txn_id]", "Transaction", on_load=PortalDealState.load)
+@page(
+    "/portal/[txn_id]",
+    "Transaction",
+    on_load=[PortalDealState.load, PortalMessagesState.load],
+)
 def portal_deal_page() -> rx.Component:
     return app_shell(
         rx.box(

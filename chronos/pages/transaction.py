@@ -24,6 +24,8 @@ from chronos.db import session_scope
 from chronos.models import ParticipantRole, PropertyType, Role, Stage
 from chronos.pages.admin_users import invitation_item
 from chronos.pages.registry import page
+from chronos.pages.transaction_compose import ComposeState, compose_panel
+from chronos.pages.transaction_messages import MessagePanelState, messages_panel
 from chronos.pages.transaction_tasks import TaskPanelState, tasks_panel
 from chronos.services import invitations, key_dates, people, timeline, transactions, users
 from chronos.services.errors import ChronosError, NotFound, ValidationFailed
@@ -1437,6 +1439,8 @@ def _body() -> rx.Component:
                 _facts(),
                 _key_dates(),
                 tasks_panel(),
+                compose_panel(),
+                messages_panel(),
                 _participants(),
                 _invitations(),
                 direction="column",
@@ -1485,7 +1489,12 @@ def _body() -> rx.Component:
 @page(
     "/transactions/[txn_id]",
     "Transaction",
-    on_load=[TransactionState.load, TaskPanelState.load],
+    on_load=[
+        TransactionState.load,
+        TaskPanelState.load,
+        ComposeState.load,
+        MessagePanelState.load,
+    ],
 )
 def transaction_page() -> rx.Component:
     return app_shell(

@@ -49,6 +49,8 @@ KIND_ICONS = {
     "task_overdue": "circle_alert",
     "date_due_soon": "calendar_clock",
     "digest": "newspaper",
+    "message": "message_circle",
+    "automation": "workflow",
 }
 OVERDUE_LOOKBACK_DAYS = 7  # a task overdue longer than this was reminded already
 DATE_REMINDER_DAYS = 2  # key dates this close (or today) remind the file's staff

@@ -56,6 +56,7 @@ FILTERS: dict[str, tuple[str, ...]] = {
     "tasks": ("task_", "tasks_", "checklist_applied"),
     "people": ("participant_", "invitation_"),
     "notes": ("note",),
+    "emails": ("email_", "thread_started"),
     "automations": ("automation_",),
 }
 FILTER_LABELS = {
@@ -65,6 +66,7 @@ FILTER_LABELS = {
     "tasks": "Tasks",
     "people": "People",
     "notes": "Notes and calls",
+    "emails": "Emails and messages",
     "automations": "Automations",
 }
 NOTE_KINDS = {"note": "Note", "call": "Call", "email": "Email", "meeting": "Meeting"}

@@ -1,0 +1,604 @@
+"""The conversations panel of the transaction page (staff), and the pieces the portal reuses.
+
+Its own state, loaded with the page (``MessagePanelState.load`` in the page's on_load list):
+the file's threads with unread badges, one open thread (newest page first, "Earlier
+messages" goes back), a reply box, and "New conversation" (shared with chosen outside
+participants, or an internal note for the brokerage only). Message bodies are shown as plain
+text. Attachments are not offered: documents are a later issue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from chronos.components.timeline import local_time
+from chronos.components.ui import error_callout, field
+from chronos.db import session_scope
+from chronos.models import User
+from chronos.services import messages
+from chronos.services.errors import ChronosError, NotFound, ValidationFailed
+from chronos.services.messages import MemberOption, MessageRow, ThreadRow
+from chronos.state.session import STAFF, SessionState
+
+THREADS_PAGE = 20
+MESSAGES_PAGE = 30
+
+
+# ---------------------------------------------------------------------------------------------
+# Behaviour shared by the staff panel and the portal (plain functions over either state)
+
+
+def forget(s: Any) -> None:
+    s.threads, s.thread_msgs = [], []
+    s.threads_page, s.threads_pages, s.unread = 1, 1, 0
+    s.open_id, s.open_subject, s.open_visibility, s.open_members = 0, "", "", ""
+    s.msgs_page, s.msgs_pages = 1, 1
+    s.reply, s.reply_error, s.new_open, s.new_errors = "", "", False, {}
+    s.loaded = False
+
+
+def reload(s: Any, db: Any, user: User, txn_id: int) -> None:
+    if s.open_id:  # first: reading it marks it read, which the list's badges then show
+        try:
+            show_thread(s, db, user, s.open_id)
+        except NotFound as exc:
+            s.open_id, s.thread_msgs, s.error = 0, [], exc.message
+    page = messages.list_threads(db, user, txn_id, page=s.threads_page, page_size=THREADS_PAGE)
+    if page.page > page.pages and page.page > 1:
+        s.threads_page = page.pages
+        page = messages.list_threads(db, user, txn_id, page=page.pages, page_size=THREADS_PAGE)
+    s.threads, s.threads_pages = page.items, page.pages
+    s.unread = messages.unread_for_transaction(db, user, txn_id)
+    s.loaded = True
+
+
+def show_thread(s: Any, db: Any, user: User, thread_id: int) -> None:
+    view = messages.read_thread(db, user, thread_id, page=s.msgs_page, page_size=MESSAGES_PAGE)
+    s.open_id = thread_id
+    s.open_subject = view.thread.subject
+    s.open_visibility = view.thread.visibility
+    s.open_members = view.thread.members
+    s.thread_msgs, s.msgs_pages = view.messages.items, view.messages.pages
+
+
+class MessagePanelState(SessionState):
+    threads: list[ThreadRow] = []
+    threads_page: int = 1
+    threads_pages: int = 1
+    unread: int = 0
+    loaded: bool = False
+    error: str = ""
+    # the open thread
+    open_id: int = 0
+    open_subject: str = ""
+    open_visibility: str = ""
+    open_members: str = ""
+    thread_msgs: list[MessageRow] = []
+    msgs_page: int = 1
+    msgs_pages: int = 1
+    reply: str = ""
+    reply_error: str = ""
+    sending: bool = False
+    # new conversation
+    new_open: bool = False
+    new_subject: str = ""
+    new_body: str = ""
+    new_internal: bool = False
+    new_members: list[int] = []
+    member_choices: list[MemberOption] = []
+    new_errors: dict[str, str] = {}
+
+    def _txn(self) -> int:
+        return self._int_param("txn_id")
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        user = self._actor()
+        forget(self)
+        self.member_choices, self.error = [], ""
+        if user is None or user.role_enum not in STAFF:
+            return None  # the page's own loader redirects
+        try:
+            with session_scope() as db:
+                reload(self, db, user, self._txn())
+                self.member_choices = messages.member_options(db, user, self._txn())
+        except NotFound:
+            forget(self)
+        except ChronosError as exc:
+            forget(self)
+            self.error = exc.message
+        return None
+
+    def _run(self, action: Any) -> Any:
+        user, redirect = self._gate(STAFF)
+        if user is None:
+            forget(self)
+            return None, redirect
+        try:
+            with session_scope() as db:
+                result = action(db, user)
+            self.error = ""
+            with session_scope() as db:
+                reload(self, db, user, self._txn())
+            return result, None
+        except ValidationFailed:
+            raise
+        except NotFound as exc:
+            forget(self)
+            self.error = exc.message
+        except ChronosError as exc:
+            self.error = exc.message
+        return None, None
+
+    @rx.event
+    def open_thread(self, thread_id: int):  # type: ignore[no-untyped-def]
+        self.msgs_page, self.reply, self.reply_error = 1, "", ""
+        self.open_id = int(thread_id)
+        _, redirect = self._run(lambda db, user: None)
+        return redirect
+
+    @rx.event
+    def close_thread(self):  # type: ignore[no-untyped-def]
+        self.open_id, self.thread_msgs, self.reply_error = 0, [], ""
+        _, redirect = self._run(lambda db, user: None)
+        return redirect
+
+    @rx.event
+    def earlier(self):  # type: ignore[no-untyped-def]
+        if self.msgs_page < self.msgs_pages:
+            self.msgs_page += 1
+        _, redirect = self._run(lambda db, user: None)
+        return redirect
+
+    @rx.event
+    def later(self):  # type: ignore[no-untyped-def]
+        self.msgs_page = max(1, self.msgs_page - 1)
+        _, redirect = self._run(lambda db, user: None)
+        return redirect
+
+    @rx.event
+    def more_threads(self, delta: int):  # type: ignore[no-untyped-def]
+        self.threads_page = max(1, min(self.threads_pages, self.threads_page + int(delta)))
+        _, redirect = self._run(lambda db, user: None)
+        return redirect
+
+    @rx.event
+    def set_reply(self, value: str) -> None:
+        self.reply = value[: messages.MAX_BODY + 100]
+
+    @rx.event
+    def send_reply(self):  # type: ignore[no-untyped-def]
+        if self.sending or not self.open_id:
+            return None
+        self.sending = True
+        thread_id = self.open_id
+        try:
+            _, redirect = self._run(
+                lambda db, user: messages.post_message(db, user, thread_id, self.reply)
+            )
+            if not self.error:
+                self.reply, self.reply_error, self.msgs_page = "", "", 1
+        except ValidationFailed as exc:
+            self.reply_error, redirect = exc.errors.get("body", exc.message), None
+        self.sending = False
+        return redirect
+
+    # -- new conversation
+
+    @rx.event
+    def open_new(self) -> None:
+        self.new_open, self.new_errors = True, {}
+        self.new_subject, self.new_body, self.new_internal, self.new_members = "", "", False, []
+
+    @rx.event
+    def set_new_open(self, value: bool) -> None:
+        if not self.sending:
+            self.new_open = value
+
+    @rx.event
+    def set_new_subject(self, value: str) -> None:
+        self.new_subject = value[:300]
+
+    @rx.event
+    def set_new_body(self, value: str) -> None:
+        self.new_body = value[: messages.MAX_BODY + 100]
+
+    @rx.event
+    def set_new_internal(self, value: bool) -> None:
+        self.new_internal = bool(value)
+
+    @rx.event
+    def toggle_member(self, participant_id: int, checked: bool) -> None:
+        pid = int(participant_id)
+        rest = [i for i in self.new_members if i != pid]
+        self.new_members = [*rest, pid] if checked else rest
+
+    @rx.event
+    def create(self):  # type: ignore[no-untyped-def]
+        if self.sending:
+            return None
+        self.sending = True
+        txn_id = self._txn()
+        subject, body = self.new_subject, self.new_body
+        internal, members = self.new_internal, list(self.new_members)
+        redirect: Any = None
+
+        def act(db: Any, user: User) -> int:
+            thread = messages.start_thread(
+                db,
+                user,
+                txn_id,
+                subject=subject,
+                body=body,
+                internal=internal,
+                member_ids=[] if internal else members,
+            )
+            self.open_id, self.msgs_page = thread.id or 0, 1
+            return thread.id or 0
+
+        try:
+            created, redirect = self._run(act)
+            if created:
+                self.new_open, self.new_errors = False, {}
+                from chronos.pages.transaction import TransactionState
+
+                return TransactionState.reload_events
+        except ValidationFailed as exc:
+            self.new_errors = dict(exc.errors)
+        finally:
+            self.sending = False
+        return redirect
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering (shared: ``s`` is MessagePanelState or the portal's state)
+
+
+def unread_badge(count: Any) -> rx.Component:
+    return rx.cond(
+        count > 0,
+        rx.badge(
+            count.to_string(),
+            " new",
+            color_scheme="red",
+            variant="solid",
+            radius="full",
+            aria_label=count.to_string() + " unread",
+        ),
+    )
+
+
+def thread_item(s: Any, t: Any) -> rx.Component:
+    return rx.box(
+        rx.flex(
+            rx.cond(
+                t.visibility == "internal",
+                rx.icon("lock", size=14, color=rx.color("amber", 11), flex_shrink="0"),
+                rx.icon("messages_square", size=14, color=rx.color("gray", 11), flex_shrink="0"),
+            ),
+            rx.text(
+                t.subject,
+                weight=rx.cond(t.unread > 0, "bold", "medium"),
+                size="2",
+                style={"overflow": "hidden", "textOverflow": "ellipsis", "whiteSpace": "nowrap"},
+                flex="1",
+                min_width="0",
+            ),
+            unread_badge(t.unread),
+            spacing="2",
+            align="center",
+            width="100%",
+        ),
+        rx.text(
+            t.last_snippet,
+            size="1",
+            color_scheme="gray",
+            style={"overflow": "hidden", "textOverflow": "ellipsis", "whiteSpace": "nowrap"},
+        ),
+        rx.flex(
+            rx.text(
+                rx.cond(
+                    t.visibility == "internal",
+                    "Internal note · brokerage only",
+                    rx.cond(t.members != "", "With " + t.members, "With the brokerage"),
+                ),
+                size="1",
+                color_scheme="gray",
+                flex="1",
+                min_width="0",
+            ),
+            rx.text(local_time(t.last_message_at), size="1", color_scheme="gray"),
+            spacing="2",
+            wrap="wrap",
+        ),
+        on_click=s.open_thread(t.id),
+        role="button",
+        tab_index=0,
+        aria_label="Open conversation " + t.subject,
+        class_name="thread-item",
+        padding="10px 12px",
+        border_radius="8px",
+        border=f"1px solid {rx.color('gray', 5)}",
+        background=rx.cond(t.unread > 0, rx.color("accent", 2), "transparent"),
+        cursor="pointer",
+        width="100%",
+        _hover={"background": rx.color("gray", 3)},
+    )
+
+
+def thread_list(s: Any, empty_text: str) -> rx.Component:
+    return rx.cond(
+        s.threads.length() == 0,
+        rx.text(empty_text, size="2", color_scheme="gray", padding_y="8px"),
+        rx.flex(
+            rx.foreach(s.threads, lambda t: thread_item(s, t)),
+            rx.cond(
+                s.threads_pages > 1,
+                rx.flex(
+                    rx.button(
+                        "Newer",
+                        size="1",
+                        variant="soft",
+                        disabled=s.threads_page <= 1,
+                        on_click=s.more_threads(-1),
+                    ),
+                    rx.text(
+                        "Page ",
+                        s.threads_page.to_string(),
+                        " of ",
+                        s.threads_pages.to_string(),
+                        size="1",
+                    ),
+                    rx.button(
+                        "Older",
+                        size="1",
+                        variant="soft",
+                        disabled=s.threads_page >= s.threads_pages,
+                        on_click=s.more_threads(1),
+                    ),
+                    spacing="2",
+                    align="center",
+                    justify="center",
+                ),
+            ),
+            direction="column",
+            spacing="2",
+            width="100%",
+        ),
+    )
+
+
+def message_bubble(m: Any) -> rx.Component:
+    return rx.flex(
+        rx.box(
+            rx.flex(
+                rx.text(rx.cond(m.mine, "You", m.author), size="1", weight="bold"),
+                rx.text(local_time(m.created_at), size="1", color_scheme="gray"),
+                spacing="2",
+                wrap="wrap",
+            ),
+            # Plain text: React escapes it; pre-wrap keeps the writer's line breaks.
+            rx.text(m.body, size="2", style={"whiteSpace": "pre-wrap", "overflowWrap": "anywhere"}),
+            class_name="message",
+            padding="8px 12px",
+            border_radius="12px",
+            max_width="85%",
+            background=rx.cond(m.mine, rx.color("accent", 4), rx.color("gray", 3)),
+        ),
+        justify=rx.cond(m.mine, "end", "start"),
+        width="100%",
+    )
+
+
+def thread_view(s: Any) -> rx.Component:
+    return rx.flex(
+        rx.flex(
+            rx.icon_button(
+                rx.icon("arrow_left", size=16),
+                variant="ghost",
+                color_scheme="gray",
+                on_click=s.close_thread,
+                aria_label="Back to conversations",
+            ),
+            rx.box(
+                rx.heading(s.open_subject, size="3", as_="h3"),
+                rx.text(
+                    rx.cond(
+                        s.open_visibility == "internal",
+                        "Internal note · brokerage only",
+                        rx.cond(
+                            s.open_members != "", "With " + s.open_members, "With the brokerage"
+                        ),
+                    ),
+                    size="1",
+                    color_scheme="gray",
+                ),
+                flex="1",
+                min_width="0",
+            ),
+            spacing="2",
+            align="center",
+            width="100%",
+        ),
+        rx.cond(
+            s.msgs_page < s.msgs_pages,
+            rx.button("Earlier messages", size="1", variant="ghost", on_click=s.earlier),
+        ),
+        rx.flex(
+            rx.foreach(s.thread_msgs, message_bubble), direction="column", spacing="2", width="100%"
+        ),
+        rx.cond(
+            s.msgs_page > 1,
+            rx.button("Later messages", size="1", variant="ghost", on_click=s.later),
+            rx.flex(
+                rx.text_area(
+                    value=s.reply,
+                    on_change=s.set_reply,
+                    placeholder="Write a reply…",
+                    aria_label="Reply",
+                    rows="3",
+                    width="100%",
+                    size="3",
+                    max_length=messages.MAX_BODY,
+                ),
+                rx.cond(
+                    s.reply_error,
+                    rx.text(s.reply_error, color_scheme="red", size="1", role="alert"),
+                ),
+                rx.flex(
+                    rx.button(
+                        rx.cond(s.sending, rx.spinner(size="2"), rx.icon("send", size=16)),
+                        "Send",
+                        size="3",
+                        on_click=s.send_reply,
+                        disabled=s.sending,
+                    ),
+                    justify="end",
+                ),
+                direction="column",
+                spacing="2",
+                width="100%",
+            ),
+        ),
+        direction="column",
+        spacing="3",
+        width="100%",
+    )
+
+
+def _member_choice(o: Any) -> rx.Component:
+    s = MessagePanelState
+    return rx.text(
+        rx.flex(
+            rx.checkbox(
+                checked=s.new_members.contains(o.participant_id),
+                on_change=lambda checked: s.toggle_member(o.participant_id, checked),
+            ),
+            o.label,
+            rx.cond(~o.has_login, rx.text(" · by email only", color_scheme="gray", size="1")),
+            spacing="2",
+            align="center",
+        ),
+        as_="label",
+        size="2",
+    )
+
+
+def _new_dialog() -> rx.Component:
+    s = MessagePanelState
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("New conversation"),
+            rx.flex(
+                field(
+                    "Subject",
+                    rx.input(
+                        value=s.new_subject, on_change=s.set_new_subject, size="3", max_length=200
+                    ),
+                    s.new_errors.get("subject", ""),
+                ),
+                rx.text(
+                    rx.flex(
+                        rx.switch(checked=s.new_internal, on_change=s.set_new_internal),
+                        "Internal note (brokerage only)",
+                        spacing="2",
+                        align="center",
+                    ),
+                    as_="label",
+                    size="2",
+                ),
+                rx.cond(
+                    s.new_internal,
+                    rx.callout(
+                        "Only brokerage staff will see this. Clients and other parties never do.",
+                        icon="lock",
+                        color_scheme="amber",
+                        size="1",
+                    ),
+                    field(
+                        "Share with",
+                        rx.flex(
+                            rx.cond(
+                                s.member_choices.length() == 0,
+                                rx.text(
+                                    "No outside parties on this file yet.",
+                                    size="2",
+                                    color_scheme="gray",
+                                ),
+                            ),
+                            rx.foreach(s.member_choices, _member_choice),
+                            direction="column",
+                            spacing="2",
+                        ),
+                        s.new_errors.get("members", ""),
+                        "The file's staff always see shared conversations.",
+                    ),
+                ),
+                field(
+                    "Message",
+                    rx.text_area(
+                        value=s.new_body,
+                        on_change=s.set_new_body,
+                        rows="5",
+                        max_length=messages.MAX_BODY,
+                    ),
+                    s.new_errors.get("body", ""),
+                ),
+                rx.flex(
+                    rx.dialog.close(
+                        rx.button("Cancel", variant="soft", color_scheme="gray", size="3")
+                    ),
+                    rx.button(
+                        rx.cond(s.sending, rx.spinner(size="2"), rx.icon("send", size=16)),
+                        "Start",
+                        size="3",
+                        on_click=s.create,
+                        disabled=s.sending,
+                    ),
+                    justify="end",
+                    spacing="3",
+                ),
+                direction="column",
+                spacing="3",
+            ),
+            max_width="520px",
+        ),
+        open=s.new_open,
+        on_open_change=s.set_new_open,
+    )
+
+
+def messages_panel() -> rx.Component:
+    s = MessagePanelState
+    return rx.card(
+        rx.flex(
+            rx.flex(
+                rx.heading("Conversations", size="4", as_="h2"),
+                unread_badge(s.unread),
+                rx.spacer(),
+                rx.button(
+                    rx.icon("plus", size=14), "New conversation", size="1", on_click=s.open_new
+                ),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+            ),
+            rx.cond(s.error, error_callout(s.error)),
+            rx.cond(
+                s.open_id != 0,
+                thread_view(s),
+                thread_list(
+                    s,
+                    "No conversations yet. Start one with the client or the team, "
+                    "or leave an internal note.",
+                ),
+            ),
+            direction="column",
+            spacing="3",
+        ),
+        _new_dialog(),
+        width="100%",
+        id="messages",
+    )
