@@ -75,10 +75,14 @@ def insert_ignoring_duplicates(
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
     inserted = 0
-    for start in range(0, len(rows), 1000):
-        result: Any = session.execute(
-            dialect_insert(table).on_conflict_do_nothing(index_elements=unique),
-            rows[start : start + 1000],
+    for start in range(0, len(rows), 500):
+        # RETURNING counts what went in on both databases (psycopg's executemany rowcount
+        # does not: with it a fresh row looked like a duplicate on PostgreSQL).
+        stmt = (
+            dialect_insert(table)
+            .values(rows[start : start + 500])
+            .on_conflict_do_nothing(index_elements=unique)
+            .returning(table.c.id)
         )
-        inserted += max(0, result.rowcount or 0)
+        inserted += len(session.execute(stmt).all())
     return inserted

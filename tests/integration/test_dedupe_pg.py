@@ -30,7 +30,7 @@ def pg() -> Iterator[Session]:
 def test_notify_and_fire_are_idempotent_on_postgresql(pg: Session) -> None:
     world = build_world(pg)
     pg.commit()
-    for _ in range(2):
+    made = [
         notifications.notify(
             pg,
             user_id=world.agent.id or 0,
@@ -39,6 +39,10 @@ def test_notify_and_fire_are_idempotent_on_postgresql(pg: Session) -> None:
             title="x",
             dedupe_key="same",
         )
+        for _ in range(2)
+    ]
+    # The first call reports the row it made (callers act on it: the digest emails only then).
+    assert made[0] is not None and made[0].dedupe_key == "same" and made[1] is None
     automations.create_rule(
         pg,
         world.admin,
@@ -51,7 +55,7 @@ def test_notify_and_fire_are_idempotent_on_postgresql(pg: Session) -> None:
     )
     transactions.change_stage(pg, world.agent, world.deal.id or 0, "clear_to_close")
     txn = world.deal
-    automations.on_stage_changed(pg, txn, "clear_to_close")  # the same arrival again
+    assert automations.on_stage_changed(pg, txn, "clear_to_close") == 0  # the same arrival again
     pg.commit()
     assert len(pg.exec(select(Notification).where(Notification.dedupe_key == "same")).all()) == 1
     assert len(pg.exec(select(AutomationRun)).all()) == 1
