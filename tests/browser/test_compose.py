@@ -56,9 +56,14 @@ def test_an_agent_sends_a_templated_update(page: Page, app_server: RunningApp) -
     expect(panel.get_by_role("heading", name="Email")).to_be_visible()
 
     # The client, from the template picker's "Closing reminder".
-    panel.get_by_role(
+    # The box is controlled by the server-side state: click, then wait for the round trip
+    # (Locator.check() insists on an immediate change and flakes on a busy machine).
+    page.wait_for_load_state("networkidle")
+    client_box = panel.get_by_role(
         "checkbox", name=re.compile(rf"^Email {re.escape(first_name)} ")
-    ).first.check()
+    ).first
+    client_box.click()
+    expect(client_box).to_be_checked()
     panel.get_by_role("combobox", name="Template").click()
     page.get_by_role("option", name="Closing reminder").click()
     body = panel.locator("textarea[name=body]")
