@@ -13,8 +13,9 @@ import reflex as rx
 
 from chronos.components.ui import error_callout, field
 from chronos.db import session_scope
-from chronos.models import User
+from chronos.models import Role, User
 from chronos.pages.transaction_messages import (
+    ThreadPanel,
     forget,
     reload,
     thread_list,
@@ -23,34 +24,12 @@ from chronos.pages.transaction_messages import (
 )
 from chronos.services import messages
 from chronos.services.errors import ChronosError, NotFound, ValidationFailed
-from chronos.services.messages import MessageRow, ThreadRow
 from chronos.state.session import EXTERNAL, SessionState
 
 
-class PortalMessagesState(SessionState):
-    threads: list[ThreadRow] = []
-    threads_page: int = 1
-    threads_pages: int = 1
-    unread: int = 0
-    loaded: bool = False
-    error: str = ""
-    open_id: int = 0
-    open_subject: str = ""
-    open_visibility: str = ""
-    open_members: str = ""
-    thread_msgs: list[MessageRow] = []
-    msgs_page: int = 1
-    msgs_pages: int = 1
-    reply: str = ""
-    reply_error: str = ""
-    sending: bool = False
-    new_open: bool = False
-    new_subject: str = ""
-    new_body: str = ""
-    new_errors: dict[str, str] = {}
-
-    def _txn(self) -> int:
-        return self._int_param("txn_id")
+class PortalMessagesState(ThreadPanel, SessionState):
+    def _roles(self) -> frozenset[Role]:
+        return EXTERNAL
 
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
@@ -69,97 +48,9 @@ class PortalMessagesState(SessionState):
             self.error = exc.message
         return None
 
-    def _run(self, action: Any) -> Any:
-        user, redirect = self._gate(EXTERNAL)
-        if user is None:
-            forget(self)
-            return None, redirect
-        try:
-            with session_scope() as db:
-                result = action(db, user)
-            self.error = ""
-            with session_scope() as db:
-                reload(self, db, user, self._txn())
-            return result, None
-        except ValidationFailed:
-            raise
-        except NotFound as exc:
-            forget(self)
-            self.error = exc.message
-        except ChronosError as exc:
-            self.error = exc.message
-        return None, None
-
-    @rx.event
-    def open_thread(self, thread_id: int):  # type: ignore[no-untyped-def]
-        self.msgs_page, self.reply, self.reply_error = 1, "", ""
-        self.open_id = int(thread_id)
-        _, redirect = self._run(lambda db, user: None)
-        return redirect
-
-    @rx.event
-    def close_thread(self):  # type: ignore[no-untyped-def]
-        self.open_id, self.thread_msgs, self.reply_error = 0, [], ""
-        _, redirect = self._run(lambda db, user: None)
-        return redirect
-
-    @rx.event
-    def earlier(self):  # type: ignore[no-untyped-def]
-        if self.msgs_page < self.msgs_pages:
-            self.msgs_page += 1
-        _, redirect = self._run(lambda db, user: None)
-        return redirect
-
-    @rx.event
-    def later(self):  # type: ignore[no-untyped-def]
-        self.msgs_page = max(1, self.msgs_page - 1)
-        _, redirect = self._run(lambda db, user: None)
-        return redirect
-
-    @rx.event
-    def more_threads(self, delta: int):  # type: ignore[no-untyped-def]
-        self.threads_page = max(1, min(self.threads_pages, self.threads_page + int(delta)))
-        _, redirect = self._run(lambda db, user: None)
-        return redirect
-
-    @rx.event
-    def set_reply(self, value: str) -> None:
-        self.reply = value[: messages.MAX_BODY + 100]
-
-    @rx.event
-    def send_reply(self):  # type: ignore[no-untyped-def]
-        if self.sending or not self.open_id:
-            return None
-        self.sending = True
-        thread_id, body = self.open_id, self.reply
-        redirect: Any = None
-        try:
-            _, redirect = self._run(
-                lambda db, user: messages.post_message(db, user, thread_id, body)
-            )
-            if not self.error:
-                self.reply, self.reply_error, self.msgs_page = "", "", 1
-        except ValidationFailed as exc:
-            self.reply_error = exc.errors.get("body", exc.message)
-        self.sending = False
-        return redirect
-
     @rx.event
     def open_new(self) -> None:
         self.new_open, self.new_errors, self.new_subject, self.new_body = True, {}, "", ""
-
-    @rx.event
-    def set_new_open(self, value: bool) -> None:
-        if not self.sending:
-            self.new_open = value
-
-    @rx.event
-    def set_new_subject(self, value: str) -> None:
-        self.new_subject = value[:300]
-
-    @rx.event
-    def set_new_body(self, value: str) -> None:
-        self.new_body = value[: messages.MAX_BODY + 100]
 
     @rx.event
     def create(self):  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ import reflex as rx
 from chronos.components.timeline import local_time
 from chronos.components.ui import error_callout, field
 from chronos.db import session_scope
-from chronos.models import User
+from chronos.models import Role, User
 from chronos.services import messages
 from chronos.services.errors import ChronosError, NotFound, ValidationFailed
 from chronos.services.messages import MemberOption, MessageRow, ThreadRow
@@ -63,7 +63,11 @@ def show_thread(s: Any, db: Any, user: User, thread_id: int) -> None:
     s.thread_msgs, s.msgs_pages = view.messages.items, view.messages.pages
 
 
-class MessagePanelState(SessionState):
+class ThreadPanel(rx.State, mixin=True):
+    """What the staff and portal conversation panels share: the thread list, one open
+    thread with its pages and reply box, and the new-conversation fields. Subclasses say
+    who may use them (``_roles``) and how a conversation starts."""
+
     threads: list[ThreadRow] = []
     threads_page: int = 1
     threads_pages: int = 1
@@ -85,34 +89,16 @@ class MessagePanelState(SessionState):
     new_open: bool = False
     new_subject: str = ""
     new_body: str = ""
-    new_internal: bool = False
-    new_members: list[int] = []
-    member_choices: list[MemberOption] = []
     new_errors: dict[str, str] = {}
+
+    def _roles(self) -> frozenset[Role]:
+        raise NotImplementedError
 
     def _txn(self) -> int:
         return self._int_param("txn_id")
 
-    @rx.event
-    def load(self):  # type: ignore[no-untyped-def]
-        user = self._actor()
-        forget(self)
-        self.member_choices, self.error = [], ""
-        if user is None or user.role_enum not in STAFF:
-            return None  # the page's own loader redirects
-        try:
-            with session_scope() as db:
-                reload(self, db, user, self._txn())
-                self.member_choices = messages.member_options(db, user, self._txn())
-        except NotFound:
-            forget(self)
-        except ChronosError as exc:
-            forget(self)
-            self.error = exc.message
-        return None
-
     def _run(self, action: Any) -> Any:
-        user, redirect = self._gate(STAFF)
+        user, redirect = self._gate(self._roles())
         if user is None:
             forget(self)
             return None, redirect
@@ -173,10 +159,10 @@ class MessagePanelState(SessionState):
         if self.sending or not self.open_id:
             return None
         self.sending = True
-        thread_id = self.open_id
+        thread_id, body = self.open_id, self.reply
         try:
             _, redirect = self._run(
-                lambda db, user: messages.post_message(db, user, thread_id, self.reply)
+                lambda db, user: messages.post_message(db, user, thread_id, body)
             )
             if not self.error:
                 self.reply, self.reply_error, self.msgs_page = "", "", 1
@@ -186,11 +172,6 @@ class MessagePanelState(SessionState):
         return redirect
 
     # -- new conversation
-
-    @rx.event
-    def open_new(self) -> None:
-        self.new_open, self.new_errors = True, {}
-        self.new_subject, self.new_body, self.new_internal, self.new_members = "", "", False, []
 
     @rx.event
     def set_new_open(self, value: bool) -> None:
@@ -204,6 +185,38 @@ class MessagePanelState(SessionState):
     @rx.event
     def set_new_body(self, value: str) -> None:
         self.new_body = value[: messages.MAX_BODY + 100]
+
+
+class MessagePanelState(ThreadPanel, SessionState):
+    new_internal: bool = False
+    new_members: list[int] = []
+    member_choices: list[MemberOption] = []
+
+    def _roles(self) -> frozenset[Role]:
+        return STAFF
+
+    @rx.event
+    def load(self):  # type: ignore[no-untyped-def]
+        user = self._actor()
+        forget(self)
+        self.member_choices, self.error = [], ""
+        if user is None or user.role_enum not in STAFF:
+            return None  # the page's own loader redirects
+        try:
+            with session_scope() as db:
+                reload(self, db, user, self._txn())
+                self.member_choices = messages.member_options(db, user, self._txn())
+        except NotFound:
+            forget(self)
+        except ChronosError as exc:
+            forget(self)
+            self.error = exc.message
+        return None
+
+    @rx.event
+    def open_new(self) -> None:
+        self.new_open, self.new_errors = True, {}
+        self.new_subject, self.new_body, self.new_internal, self.new_members = "", "", False, []
 
     @rx.event
     def set_new_internal(self, value: bool) -> None:
