@@ -65,6 +65,17 @@ class Settings:
     jobs_in_process: bool
     # Rate-limit counters (limits storage URI): memory:// for one process, redis:// for many.
     rate_limit_storage: str
+    # Documents: "local" (files under var/documents) or "s3" (any S3-compatible endpoint).
+    storage_backend: str
+    storage_dir: Path
+    s3_bucket: str
+    s3_endpoint_url: str  # empty = AWS itself
+    s3_region: str
+    s3_access_key_id: str
+    s3_secret_access_key: str
+    # Largest accepted upload, in bytes, and how long a signed download link lives.
+    max_upload_bytes: int
+    signed_link_seconds: int
 
 
 def load_settings() -> Settings:
@@ -85,6 +96,9 @@ def load_settings() -> Settings:
     mail_backend = env.get("CHRONOS_MAIL_BACKEND", "outbox").strip().lower()
     if mail_backend not in {"outbox", "resend"}:
         raise ValueError(f"CHRONOS_MAIL_BACKEND must be outbox or resend, not {mail_backend!r}")
+    storage_backend = env.get("CHRONOS_STORAGE", "local").strip().lower()
+    if storage_backend not in {"local", "s3"}:
+        raise ValueError(f"CHRONOS_STORAGE must be local or s3, not {storage_backend!r}")
     return Settings(
         var_dir=var_dir,
         database_url=database_url,
@@ -107,6 +121,15 @@ def load_settings() -> Settings:
         jobs_url=env.get("CHRONOS_JOBS_URL", "").strip(),
         jobs_in_process=_bool(env.get("CHRONOS_JOBS_IN_PROCESS", "1")),
         rate_limit_storage=env.get("CHRONOS_RATE_LIMIT_STORAGE", "memory://").strip(),
+        storage_backend=storage_backend,
+        storage_dir=Path(env.get("CHRONOS_STORAGE_DIR", str(var_dir / "documents"))).resolve(),
+        s3_bucket=env.get("CHRONOS_S3_BUCKET", "").strip(),
+        s3_endpoint_url=env.get("CHRONOS_S3_ENDPOINT_URL", "").strip(),
+        s3_region=env.get("CHRONOS_S3_REGION", "us-east-1").strip(),
+        s3_access_key_id=env.get("AWS_ACCESS_KEY_ID", ""),
+        s3_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", ""),
+        max_upload_bytes=int(env.get("CHRONOS_MAX_UPLOAD_MB", "25")) * 1024 * 1024,
+        signed_link_seconds=int(env.get("CHRONOS_SIGNED_LINK_SECONDS", "300")),
     )
 
 

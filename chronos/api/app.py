@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from chronos.api import auth_routes, invitation_routes, rest, webhook_routes
+from chronos.api import auth_routes, file_routes, invitation_routes, rest, webhook_routes
 
 
 def create_api() -> Starlette:
     return Starlette(
         routes=[
             *auth_routes.ROUTES,
+            *file_routes.ROUTES,
             *invitation_routes.ROUTES,
             *rest.ROUTES,
             *webhook_routes.ROUTES,

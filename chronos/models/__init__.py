@@ -15,6 +15,16 @@ from chronos.models.base import (
     Stage,
     utcnow,
 )
+from chronos.models.document import (
+    ComplianceTemplate,
+    Document,
+    DocumentSlot,
+    DocumentVersion,
+    FormTemplate,
+    LenderCondition,
+    SignatureRequest,
+    SignatureSigner,
+)
 from chronos.models.email import EmailMessage
 from chronos.models.event import Event
 from chronos.models.key_date import DeadlineTemplate, KeyDate
@@ -43,12 +53,18 @@ __all__ = [
     "AutomationRule",
     "AutomationRun",
     "ChecklistTemplate",
+    "ComplianceTemplate",
     "DeadlineTemplate",
+    "Document",
+    "DocumentSlot",
+    "DocumentVersion",
     "EmailMessage",
     "EmailTemplate",
     "Event",
+    "FormTemplate",
     "Invitation",
     "KeyDate",
+    "LenderCondition",
     "Message",
     "MessageThread",
     "Notification",
@@ -61,6 +77,8 @@ __all__ = [
     "Role",
     "SecurityEvent",
     "Side",
+    "SignatureRequest",
+    "SignatureSigner",
     "Stage",
     "Task",
     "ThreadMember",

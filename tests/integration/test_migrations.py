@@ -18,6 +18,14 @@ from chronos.db import make_engine
 from tests.support.postgres import fresh_database
 
 MODEL_TABLES = {
+    "compliance_templates",
+    "document_slots",
+    "documents",
+    "document_versions",
+    "form_templates",
+    "signature_requests",
+    "signature_signers",
+    "lender_conditions",
     "organizations",
     "users",
     "sessions",
@@ -84,7 +92,7 @@ def _pending_diff(url: str) -> list:
 
 def test_the_history_has_a_single_head() -> None:
     script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
-    assert script.get_heads() == ["0008"]
+    assert script.get_heads() == ["0009"]
 
 
 def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
@@ -92,7 +100,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0008"
+    assert _current_revision(empty_url) == "0009"
 
     migrate.downgrade(empty_url)
     assert _tables(empty_url) == {"alembic_version"}
@@ -100,7 +108,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0008"
+    assert _current_revision(empty_url) == "0009"
     assert _pending_diff(empty_url) == []
 
 

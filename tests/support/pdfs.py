@@ -1,0 +1,86 @@
+"""Real files for document tests: PDFs drawn with reportlab, photos with Pillow, and the bad
+ones (truncated, encrypted, empty, renamed, huge) built from them."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from pypdf import PdfReader, PdfWriter
+from reportlab.lib.pagesizes import letter
+from reportlab.pdfgen import canvas
+
+
+def make_pdf(
+    pages: Sequence[str] | int = 1,
+    *,
+    title: str = "Test document",
+    signature_fields: Sequence[str] = (),
+    text_fields: Sequence[str] = (),
+    filled: dict[str, str] | None = None,
+) -> bytes:
+    """A PDF whose page n shows ``pages[n]`` (or "Page n of N"), optionally with fillable
+    fields (text fields; names containing "sign"/"initial" are signature fields)."""
+    texts = [f"Page {i + 1} of {pages}" for i in range(pages)] if isinstance(pages, int) else list(pages)
+    out = io.BytesIO()
+    c = canvas.Canvas(out, pagesize=letter)
+    c.setTitle(title)
+    filled = filled or {}
+    for n, text in enumerate(texts):
+        c.setFont("Helvetica", 12)
+        y = 720
+        for line in text.split("\n"):
+            c.drawString(72, y, line)
+            y -= 16
+        if n == len(texts) - 1:
+            y = 400
+            for name in [*text_fields, *signature_fields]:
+                c.drawString(72, y + 4, name)
+                c.acroForm.textfield(
+                    name=name,
+                    x=220,
+                    y=y,
+                    width=250,
+                    height=20,
+                    value=filled.get(name, ""),
+                    borderStyle="underlined",
+                    forceBorder=True,
+                )
+                y -= 40
+        c.showPage()
+    c.save()
+    return out.getvalue()
+
+
+def encrypted_pdf(password: str = "secret") -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf(2))))
+    writer.encrypt(user_password=password, owner_password=password + "-owner")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def truncated_pdf() -> bytes:
+    data = make_pdf(3)
+    return data[: len(data) // 2]
+
+
+def corrupt_pdf() -> bytes:
+    """Starts like a PDF and ends like one, with garbage in between."""
+    return b"%PDF-1.7\n" + bytes(range(256)) * 20 + b"\n%%EOF\n"
+
+
+def jpeg(width: int = 64, height: int = 48, color: str = "navy") -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def png(width: int = 64, height: int = 48) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(out, format="PNG")
+    return out.getvalue()
