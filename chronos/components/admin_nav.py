@@ -9,6 +9,8 @@ from chronos import routes
 TABS = (
     ("users", "Users", "users", routes.ADMIN_USERS),
     ("checklists", "Checklists", "list_checks", routes.ADMIN_CHECKLISTS),
+    ("compliance", "Required documents", "file_check", routes.ADMIN_COMPLIANCE),
+    ("forms", "Forms", "file_pen_line", routes.ADMIN_FORMS),
     ("deadlines", "Deadlines", "calendar_cog", routes.ADMIN_DEADLINES),
     ("automations", "Automations", "workflow", routes.ADMIN_AUTOMATIONS),
     ("security", "Security log", "shield_check", routes.ADMIN_SECURITY),

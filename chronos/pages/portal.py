@@ -26,7 +26,9 @@ from chronos.components.ui import (
 )
 from chronos.db import session_scope
 from chronos.models import Stage
+from chronos.pages.portal_documents import PortalDocumentsState, portal_documents
 from chronos.pages.portal_messages import PortalMessagesState, portal_messages
+from chronos.pages.portal_sign import PortalSignState, portal_sign_section
 from chronos.pages.registry import page
 from chronos.services import key_dates, tasks, timeline, transactions
 from chronos.services.errors import ChronosError, NotFound
@@ -874,6 +876,8 @@ def _deal_view() -> rx.Component:
     return rx.flex(
         rx.heading(PortalDealState.deal.address, size="6", as_="h1"),
         _status(),
+        portal_sign_section(),
+        portal_documents(),
         portal_messages(),
         _my_tasks(),
         _dates(),
@@ -909,7 +913,12 @@ def _deal_content() -> rx.Component:
 @page(
     "/portal/[txn_id]",
     "Transaction",
-    on_load=[PortalDealState.load, PortalMessagesState.load],
+    on_load=[
+        PortalDealState.load,
+        PortalMessagesState.load,
+        PortalDocumentsState.load,
+        PortalSignState.load,
+    ],
 )
 def portal_deal_page() -> rx.Component:
     return app_shell(

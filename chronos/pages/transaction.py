@@ -24,8 +24,13 @@ from chronos.db import session_scope
 from chronos.models import ParticipantRole, PropertyType, Role, Stage
 from chronos.pages.admin_users import invitation_item
 from chronos.pages.registry import page
+from chronos.pages.transaction_compliance import CompliancePanelState, compliance_panel
 from chronos.pages.transaction_compose import ComposeState, compose_panel
+from chronos.pages.transaction_documents import DocumentsPanelState, documents_panel
+from chronos.pages.transaction_forms import FormsPanelState, forms_panel
+from chronos.pages.transaction_lender import LenderPanelState, lender_panel
 from chronos.pages.transaction_messages import MessagePanelState, messages_panel
+from chronos.pages.transaction_signatures import SignaturePanelState, signatures_panel
 from chronos.pages.transaction_tasks import TaskPanelState, tasks_panel
 from chronos.services import invitations, key_dates, people, timeline, transactions, users
 from chronos.services.errors import ChronosError, NotFound, ValidationFailed
@@ -1439,6 +1444,11 @@ def _body() -> rx.Component:
                 _facts(),
                 _key_dates(),
                 tasks_panel(),
+                documents_panel(),
+                compliance_panel(),
+                signatures_panel(),
+                forms_panel(),
+                lender_panel(),
                 compose_panel(),
                 messages_panel(),
                 _participants(),
@@ -1492,6 +1502,11 @@ def _body() -> rx.Component:
     on_load=[
         TransactionState.load,
         TaskPanelState.load,
+        DocumentsPanelState.load,
+        CompliancePanelState.load,
+        SignaturePanelState.load,
+        FormsPanelState.load,
+        LenderPanelState.load,
         ComposeState.load,
         MessagePanelState.load,
     ],
