@@ -157,35 +157,34 @@ def sharing_label(doc: Any) -> str:
 # --- storage bookkeeping ------------------------------------------------------------------
 
 
-def _track_written(db: Session, storage: Storage, key: str) -> None:
+def _forget_written(session: Any) -> None:
+    session.info.pop("chronos_written_keys", None)
+
+
+def _delete_written(session: Any, previous: Any) -> None:
+    if previous.parent is not None:
+        return  # a savepoint: the outer unit of work still holds these objects
+    for key in session.info.pop("chronos_written_keys", []):
+        try:
+            get_storage().delete(key)
+        except Exception:  # best effort; an orphan object is harmless
+            log.warning("could not delete orphan object %s", key)
+
+
+def _track_written(db: Session, key: str) -> None:
     """Delete ``key`` again if the unit of work that wrote it rolls back."""
-    keys: list[str] = db.info.setdefault("chronos_written_keys", [])
-    keys.append(key)
-    if db.info.get("chronos_written_hooked"):
-        return
-    db.info["chronos_written_hooked"] = True
-
-    def _rollback(session: Any) -> None:
-        for k in session.info.pop("chronos_written_keys", []):
-            try:
-                storage.delete(k)
-            except Exception:  # best effort; an orphan object is harmless
-                log.warning("could not delete orphan object %s", k)
-        session.info.pop("chronos_written_hooked", None)
-
-    def _commit(session: Any) -> None:
-        session.info.pop("chronos_written_keys", None)
-        session.info.pop("chronos_written_hooked", None)
-
-    event.listen(db, "after_soft_rollback", _rollback, once=True)
-    event.listen(db, "after_commit", _commit, once=True)
+    db.info.setdefault("chronos_written_keys", []).append(key)
+    if not db.info.get("chronos_written_hooked"):
+        db.info["chronos_written_hooked"] = True
+        event.listen(db, "after_soft_rollback", _delete_written)
+        event.listen(db, "after_commit", _forget_written)
 
 
 def store_bytes(db: Session, data: bytes, content_type: str, *, prefix: str = "d") -> str:
     storage = get_storage()
     key = new_key(prefix)
     storage.put(key, data, content_type)
-    _track_written(db, storage, key)
+    _track_written(db, key)
     return key
 
 
