@@ -155,9 +155,11 @@ def test_list_searches_titles_names_and_pdf_text(db: Session, world: World) -> N
     _upload(db, world, "a.pdf", pdfs.make_pdf(["Termite inspection findings"]))
     _upload(db, world, "Appraisal.pdf", pdfs.make_pdf(["Market value"]))
     _upload(db, world, "photo.jpg", pdfs.jpeg())
-    titles = lambda **kw: [
-        r.title for r in documents.list_documents(db, world.agent, world.deal.id, **kw).items
-    ]
+
+    def titles(**kw: str) -> list[str]:
+        page = documents.list_documents(db, world.agent, world.deal.id, **kw)  # type: ignore[arg-type]
+        return [r.title for r in page.items]
+
     assert titles(q="termite") == ["a"]
     assert titles(q="APPRAISAL") == ["Appraisal"]
     assert set(titles()) == {"a", "Appraisal", "photo"}
