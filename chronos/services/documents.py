@@ -852,3 +852,22 @@ def decode_notice(token: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+@dataclass
+class SlotOption:
+    id: int
+    name: str
+
+
+def slot_options(db: Session, actor: User | None, transaction_id: int) -> list[SlotOption]:
+    """The file's checklist items, for filing a document on one (staff only)."""
+    actor = access.require_active(actor)
+    txn = access.get_editable_transaction(db, actor, transaction_id)
+    rows = db.exec(
+        select(DocumentSlot.id, DocumentSlot.name)
+        .where(DocumentSlot.transaction_id == txn.id)
+        .order_by(col(DocumentSlot.position), col(DocumentSlot.id))
+    ).all()
+    return [SlotOption(int(i or 0), n) for i, n in rows]
+
