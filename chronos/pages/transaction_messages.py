@@ -4,22 +4,25 @@ Its own state, loaded with the page (``MessagePanelState.load`` in the page's on
 the file's threads with unread badges, one open thread (newest page first, "Earlier
 messages" goes back), a reply box, and "New conversation" (shared with chosen outside
 participants, or an internal note for the brokerage only). Message bodies are shown as plain
-text. Attachments are not offered: documents are a later issue.
+text. A reply can attach documents of the file the writer can see; each reader sees only the
+attachments whose documents are shared with them, and opens them through a fresh signed link.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import reflex as rx
 
+from chronos.components.layout import api_url
 from chronos.components.timeline import local_time
 from chronos.components.ui import error_callout, field
 from chronos.db import session_scope
 from chronos.models import Role, User
-from chronos.services import messages
+from chronos.services import documents, messages
 from chronos.services.errors import ChronosError, NotFound, ValidationFailed
-from chronos.services.messages import MemberOption, MessageRow, ThreadRow
+from chronos.services.messages import AttachmentRef, MemberOption, MessageRow, ThreadRow
 from chronos.state.session import STAFF, SessionState
 
 THREADS_PAGE = 20
@@ -36,6 +39,7 @@ def forget(s: Any) -> None:
     s.open_id, s.open_subject, s.open_visibility, s.open_members = 0, "", "", ""
     s.msgs_page, s.msgs_pages = 1, 1
     s.reply, s.reply_error, s.new_open, s.new_errors = "", "", False, {}
+    s.attach_choices, s.reply_attach = [], []
     s.loaded = False
 
 
@@ -51,6 +55,11 @@ def reload(s: Any, db: Any, user: User, txn_id: int) -> None:
         page = messages.list_threads(db, user, txn_id, page=page.pages, page_size=THREADS_PAGE)
     s.threads, s.threads_pages = page.items, page.pages
     s.unread = messages.unread_for_transaction(db, user, txn_id)
+    s.attach_choices = [
+        AttachmentRef(r.id, r.title) for r in documents.documents_for_picker(db, user, txn_id)
+    ]
+    known = {a.id for a in s.attach_choices}
+    s.reply_attach = [i for i in s.reply_attach if i in known]
     s.loaded = True
 
 
@@ -85,6 +94,9 @@ class ThreadPanel(rx.State, mixin=True):
     reply: str = ""
     reply_error: str = ""
     sending: bool = False
+    # documents of the file this user may attach (only those they can see)
+    attach_choices: list[AttachmentRef] = []
+    reply_attach: list[int] = []
     # new conversation
     new_open: bool = False
     new_subject: str = ""
@@ -159,17 +171,45 @@ class ThreadPanel(rx.State, mixin=True):
         if self.sending or not self.open_id:
             return None
         self.sending = True
-        thread_id, body = self.open_id, self.reply
+        thread_id, body, attach = self.open_id, self.reply, list(self.reply_attach)
         try:
             _, redirect = self._run(
-                lambda db, user: messages.post_message(db, user, thread_id, body)
+                lambda db, user: messages.post_message(db, user, thread_id, body, attach)
             )
             if not self.error:
                 self.reply, self.reply_error, self.msgs_page = "", "", 1
+                self.reply_attach = []
         except ValidationFailed as exc:
-            self.reply_error, redirect = exc.errors.get("body", exc.message), None
+            self.reply_error, redirect = exc.message, None
         self.sending = False
         return redirect
+
+    @rx.event
+    def toggle_attach(self, document_id: int, checked: bool) -> None:
+        doc_id = int(document_id)
+        if checked and doc_id not in self.reply_attach:
+            if any(a.id == doc_id for a in self.attach_choices):
+                self.reply_attach = [*self.reply_attach, doc_id]
+        elif not checked:
+            self.reply_attach = [i for i in self.reply_attach if i != doc_id]
+
+    @rx.event
+    def open_attachment(self, document_id: int):  # type: ignore[no-untyped-def]
+        """Open an attached document in a new tab through a fresh signed link (only if this
+        reader may see it: the link is made after the access check)."""
+        user, redirect = self._gate(self._roles())
+        if user is None:
+            forget(self)
+            return redirect
+        try:
+            with session_scope() as db:
+                doc = documents.get_document(db, user, int(document_id))
+                version = documents.current_version(db, doc)
+        except ChronosError as exc:
+            self.error = exc.message
+            return None
+        url = api_url(documents.file_link(user.id or 0, version.id or 0, inline=True))
+        return rx.call_script(f"window.open({json.dumps(url)}, '_blank', 'noopener')")
 
     # -- new conversation
 
@@ -383,7 +423,22 @@ def thread_list(s: Any, empty_text: str) -> rx.Component:
     )
 
 
-def message_bubble(m: Any) -> rx.Component:
+def _attachment_chip(s: Any, a: Any) -> rx.Component:
+    return rx.button(
+        rx.icon("paperclip", size=12),
+        a.title,
+        size="1",
+        variant="surface",
+        color_scheme="gray",
+        on_click=s.open_attachment(a.id),
+        max_width="100%",
+        overflow="hidden",
+        text_overflow="ellipsis",
+        white_space="nowrap",
+    )
+
+
+def message_bubble(m: Any, s: Any = None) -> rx.Component:
     return rx.flex(
         rx.box(
             rx.flex(
@@ -394,6 +449,21 @@ def message_bubble(m: Any) -> rx.Component:
             ),
             # Plain text: React escapes it; pre-wrap keeps the writer's line breaks.
             rx.text(m.body, size="2", style={"whiteSpace": "pre-wrap", "overflowWrap": "anywhere"}),
+            *(
+                [
+                    rx.cond(
+                        m.attached.length() > 0,
+                        rx.flex(
+                            rx.foreach(m.attached, lambda a: _attachment_chip(s, a)),
+                            spacing="1",
+                            wrap="wrap",
+                            margin_top="6px",
+                        ),
+                    )
+                ]
+                if s is not None
+                else []
+            ),
             class_name="message",
             padding="8px 12px",
             border_radius="12px",
@@ -402,6 +472,55 @@ def message_bubble(m: Any) -> rx.Component:
         ),
         justify=rx.cond(m.mine, "end", "start"),
         width="100%",
+    )
+
+
+def _attach_picker(s: Any) -> rx.Component:
+    """Attach documents of the file (those this writer can see) to the reply."""
+    return rx.cond(
+        s.attach_choices.length() > 0,
+        rx.popover.root(
+            rx.popover.trigger(
+                rx.button(
+                    rx.icon("paperclip", size=16),
+                    rx.cond(
+                        s.reply_attach.length() > 0,
+                        s.reply_attach.length().to_string() + " attached",
+                        "Attach",
+                    ),
+                    variant="soft",
+                    color_scheme="gray",
+                    size="3",
+                )
+            ),
+            rx.popover.content(
+                rx.flex(
+                    rx.text("Attach documents of this file", size="2", weight="medium"),
+                    rx.text(
+                        "Each reader sees only the documents shared with them.",
+                        size="1",
+                        color_scheme="gray",
+                    ),
+                    rx.flex(
+                        rx.foreach(
+                            s.attach_choices,
+                            lambda a: rx.checkbox(
+                                a.title,
+                                checked=s.reply_attach.contains(a.id),
+                                on_change=lambda v: s.toggle_attach(a.id, v),
+                            ),
+                        ),
+                        direction="column",
+                        spacing="2",
+                        max_height="240px",
+                        overflow_y="auto",
+                    ),
+                    direction="column",
+                    spacing="2",
+                ),
+                max_width="320px",
+            ),
+        ),
     )
 
 
@@ -440,7 +559,10 @@ def thread_view(s: Any) -> rx.Component:
             rx.button("Earlier messages", size="1", variant="ghost", on_click=s.earlier),
         ),
         rx.flex(
-            rx.foreach(s.thread_msgs, message_bubble), direction="column", spacing="2", width="100%"
+            rx.foreach(s.thread_msgs, lambda m: message_bubble(m, s)),
+            direction="column",
+            spacing="2",
+            width="100%",
         ),
         rx.cond(
             s.msgs_page > 1,
@@ -461,6 +583,8 @@ def thread_view(s: Any) -> rx.Component:
                     rx.text(s.reply_error, color_scheme="red", size="1", role="alert"),
                 ),
                 rx.flex(
+                    _attach_picker(s),
+                    rx.spacer(),
                     rx.button(
                         rx.cond(s.sending, rx.spinner(size="2"), rx.icon("send", size=16)),
                         "Send",

@@ -17,7 +17,7 @@ creation goes on the timeline (staff-only kind ``thread_started``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from chronos import routes
 from chronos.mail import queue_email
 from chronos.models import (
+    Document,
     EmailMessage,
     NotificationPreference,
     Participant,
@@ -37,7 +38,7 @@ from chronos.models import (
     utcnow,
 )
 from chronos.models.message import Message, MessageThread, ThreadMember, ThreadRead
-from chronos.services import access, notifications, rate_limit, timeline
+from chronos.services import access, documents, notifications, rate_limit, timeline
 from chronos.services.errors import NotFound, PermissionDenied, ValidationFailed
 from chronos.services.pagination import Page, clamp_page
 
@@ -69,6 +70,12 @@ class ThreadRow:
 
 
 @dataclass
+class AttachmentRef:
+    id: int
+    title: str
+
+
+@dataclass
 class MessageRow:
     id: int
     author: str
@@ -76,6 +83,8 @@ class MessageRow:
     staff: bool
     body: str
     created_at: str  # ISO 8601, UTC
+    # Only the attached documents this reader may see (documents keep their own access rules).
+    attached: list[AttachmentRef] = field(default_factory=list)
 
 
 @dataclass
@@ -306,6 +315,7 @@ def start_thread(
     body: Any,
     internal: bool = False,
     member_ids: list[int] | None = None,
+    attachment_ids: list[int] | None = None,
 ) -> MessageThread:
     """Open a conversation with its first message.
 
@@ -340,6 +350,10 @@ def start_thread(
         members = _own_participant_ids(db, actor, transaction_id)
         if not members:  # visible to a non-staff user only through a participant row
             raise NotFound("Transaction not found.")
+    try:
+        _check_attachments(db, actor, txn, attachment_ids)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors)
     _count_send(actor)
@@ -368,18 +382,47 @@ def start_thread(
         summary=f"{actor.full_name} started {kind}: {title}",
         data={"thread_id": thread.id, "visibility": thread.visibility},
     )
-    _add_message(db, actor, txn, thread, text, now)
+    _add_message(db, actor, txn, thread, text, now, attachment_ids)
     return thread
 
 
-def post_message(db: Session, actor: User | None, thread_id: int, body: Any) -> Message:
+def post_message(
+    db: Session,
+    actor: User | None,
+    thread_id: int,
+    body: Any,
+    attachment_ids: list[int] | None = None,
+) -> Message:
     actor = access.require_active(actor)
     thread = _visible_thread(db, actor, thread_id)
     text = _clean_body(body)
-    _count_send(actor)
     txn = db.get(Transaction, thread.transaction_id)
     assert txn is not None
-    return _add_message(db, actor, txn, thread, text, utcnow())
+    _check_attachments(db, actor, txn, attachment_ids)
+    _count_send(actor)
+    return _add_message(db, actor, txn, thread, text, utcnow(), attachment_ids)
+
+
+MAX_ATTACHMENTS = 10
+
+
+def _check_attachments(
+    db: Session, actor: User, txn: Transaction, attachment_ids: list[int] | None
+) -> list[int]:
+    """The ids, each a document of this transaction the sender may see."""
+    ids = list(dict.fromkeys(int(i) for i in attachment_ids or []))
+    if len(ids) > MAX_ATTACHMENTS:
+        raise ValidationFailed({"attachments": f"Attach at most {MAX_ATTACHMENTS} documents."})
+    for doc_id in ids:
+        try:
+            doc = documents.get_document(db, actor, doc_id)
+        except NotFound:
+            raise ValidationFailed(
+                {"attachments": "One of the attached documents is not available to you."}
+            ) from None
+        if doc.transaction_id != txn.id:
+            raise ValidationFailed({"attachments": "Attach documents of this transaction only."})
+    return ids
 
 
 def _add_message(
@@ -389,10 +432,16 @@ def _add_message(
     thread: MessageThread,
     text: str,
     now: datetime,
+    attachment_ids: list[int] | None = None,
 ) -> Message:
     assert thread.id is not None
     message = Message(
-        org_id=thread.org_id, thread_id=thread.id, author_id=actor.id, body=text, created_at=now
+        org_id=thread.org_id,
+        thread_id=thread.id,
+        author_id=actor.id,
+        body=text,
+        created_at=now,
+        attachments=_check_attachments(db, actor, txn, attachment_ids),
     )
     db.add(message)
     thread.last_message_at = now
@@ -562,6 +611,7 @@ def read_thread(
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()
+    titles = _visible_attachments(db, actor, [i for m, _ in rows for i in m.attachments or []])
     items = [
         MessageRow(
             id=m.id or 0,
@@ -570,6 +620,7 @@ def read_thread(
             staff=bool(u is not None and u.is_staff),
             body=m.body,
             created_at=m.created_at.isoformat(),
+            attached=[AttachmentRef(i, titles[i]) for i in m.attachments or [] if i in titles],
         )
         for m, u in reversed(rows)
     ]
@@ -590,6 +641,18 @@ def read_thread(
         thread=row,
         messages=Page(items=items, total=int(total), page=page, page_size=page_size),
     )
+
+
+def _visible_attachments(db: Session, actor: User, ids: list[int]) -> dict[int, str]:
+    """{document id: title} of the attached documents this reader may see (one query)."""
+    if not ids:
+        return {}
+    rows = db.exec(
+        select(Document.id, Document.title).where(
+            col(Document.id).in_(set(ids)), documents.visible_documents(actor)
+        )
+    ).all()
+    return {int(i or 0): t for i, t in rows}
 
 
 def unread_by_thread(db: Session, actor: User | None, transaction_id: int) -> dict[int, int]:
