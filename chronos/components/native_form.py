@@ -16,6 +16,8 @@ class NativeForm(BaseHTML):
 
     action: Var[str]
     method: Var[str]
+    # "multipart/form-data" for file uploads (React's encType).
+    enc_type: Var[str]
 
 
 native_form = NativeForm.create

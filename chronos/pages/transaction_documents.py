@@ -720,4 +720,5 @@ def documents_panel() -> rx.Component:
         _edit_dialog(),
         _version_dialog(),
         _delete_dialog(),
+        id="documents",
     )
