@@ -20,7 +20,7 @@ from starlette.routing import Route
 from chronos.api.security import same_origin_ok, token_from_cookie_header
 from chronos.db import session_scope
 from chronos.models import User
-from chronos.services import auth, people, timeline, transactions
+from chronos.services import auth, documents, people, timeline, transactions
 from chronos.services.errors import ChronosError, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -195,6 +195,57 @@ def delete_person(request: Request, db: Session, actor: User) -> None:
     people.delete_person(db, actor, request.path_params["person_id"])
 
 
+def list_txn_documents(request: Request, db: Session, actor: User) -> Any:
+    return _page(
+        documents.list_documents(
+            db,
+            actor,
+            request.path_params["txn_id"],
+            q=request.query_params.get("q", ""),
+            category=request.query_params.get("category", ""),
+            page=_int(request, "page", 1),
+            page_size=_int(request, "page_size", 50),
+        )
+    )
+
+
+def get_document(request: Request, db: Session, actor: User) -> Any:
+    """One document with its versions and a short-lived download link for this user."""
+    doc_id = request.path_params["document_id"]
+    row = documents.document_row(db, actor, doc_id)
+    return {
+        **dataclasses.asdict(row),
+        "versions": [dataclasses.asdict(v) for v in documents.list_versions(db, actor, doc_id)],
+        "download_url": documents.file_link(actor.id or 0, row.version_id),
+    }
+
+
+async def patch_document(request: Request, db: Session, actor: User) -> Any:
+    body = await _body(request)
+    share = body.get("share")
+    if share is not None and not isinstance(share, dict):
+        raise ValidationFailed({"share": 'share is an object like {"client": true}.'})
+    documents.update_document(
+        db,
+        actor,
+        request.path_params["document_id"],
+        title=body.get("title"),
+        category=body.get("category"),
+        share=documents.Share(
+            client=bool(share.get("client")),
+            attorney=bool(share.get("attorney")),
+            lender=bool(share.get("lender")),
+        )
+        if share is not None
+        else None,
+    )
+    return documents.document_row(db, actor, request.path_params["document_id"])
+
+
+def delete_document(request: Request, db: Session, actor: User) -> None:
+    documents.delete_document(db, actor, request.path_params["document_id"])
+
+
 def _methods(**by_method: Handler) -> Callable[[Request], Awaitable[Response]]:
     wrapped = {m.upper(): endpoint(h) for m, h in by_method.items()}
     if "GET" in wrapped:
@@ -229,6 +280,16 @@ ROUTES = [
         f"{PREFIX}/transactions/{{txn_id:int}}/events",
         _methods(get=list_txn_events),
         methods=["GET"],
+    ),
+    Route(
+        f"{PREFIX}/transactions/{{txn_id:int}}/documents",
+        _methods(get=list_txn_documents),
+        methods=["GET"],
+    ),
+    Route(
+        f"{PREFIX}/documents/{{document_id:int}}",
+        _methods(get=get_document, patch=patch_document, delete=delete_document),
+        methods=["GET", "PATCH", "DELETE"],
     ),
     Route(
         f"{PREFIX}/people",
