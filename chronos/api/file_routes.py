@@ -167,7 +167,8 @@ async def upload(request: Request) -> Response:
                 errors.append(f"{name} could not be stored right now. Try again in a minute.")
     finally:
         await form.close()
-    return _back(request, back_to, {"saved": saved, "errors": errors})
+    origin = str(form.get("origin") or "documents")[:20]
+    return _back(request, back_to, {"saved": saved, "errors": errors, "origin": origin})
 
 
 def _claims(request: Request, page: int = 0) -> tuple[documents.LinkClaims, Any] | Response:

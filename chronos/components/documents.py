@@ -81,11 +81,14 @@ def upload_form(
     document_id: Var | int | None = None,
     submit_label: str = "Upload",
     hint: str = "PDF or photo, up to 25 MB each. Several files at once are fine.",
+    origin: str = "documents",
 ) -> rx.Component:
     """A real multipart form the browser posts itself to ``/files/upload`` (see
-    api/file_routes.py), then comes back to this page with the outcome."""
+    api/file_routes.py), then comes back to this page with the outcome. ``origin`` names the
+    panel that shows the outcome (a page may hold several upload forms)."""
     children: list[rx.Component] = [
         rx.el.input(type="hidden", name="transaction_id", value=transaction_id),
+        rx.el.input(type="hidden", name="origin", value=origin),
     ]
     if document_id is not None:
         children.append(rx.el.input(type="hidden", name="document_id", value=document_id))

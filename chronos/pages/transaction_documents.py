@@ -108,7 +108,7 @@ class DocumentsPanelState(SessionState):
     def _read_outcome(self) -> None:
         token = str(self.router.url.query_parameters.get("upload", ""))
         notice = documents.decode_notice(token) if token else None
-        if notice is None:
+        if notice is None or notice.get("origin", "documents") != "documents":
             self.saved, self.upload_errors = [], []
             return
         self.saved = [str(s.get("title", "")) for s in notice.get("saved", [])][:20]

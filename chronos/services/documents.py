@@ -42,7 +42,7 @@ from chronos.services.errors import Conflict, NotFound, PermissionDenied, Valida
 from chronos.services.files import PDF, Inspected, human_size, inspect_upload
 from chronos.services.pagination import Page, clamp_page
 from chronos.services.validation import clean_text
-from chronos.storage import Storage, get_storage, new_key
+from chronos.storage import get_storage, new_key
 
 log = logging.getLogger(__name__)
 
@@ -711,7 +711,7 @@ def file_link(
     from chronos.settings import get_settings
 
     expires = int((now or time.time()) + (seconds or get_settings().signed_link_seconds))
-    mode = "i" if inline else "a"
+    mode = "i" if inline or page else "a"  # a page image is always shown inline
     payload = f"{user_id}.{version_id}.{mode}.{page}.{width}.{expires}"
     sig = _sign(payload)
     if page:
@@ -870,4 +870,3 @@ def slot_options(db: Session, actor: User | None, transaction_id: int) -> list[S
         .order_by(col(DocumentSlot.position), col(DocumentSlot.id))
     ).all()
     return [SlotOption(int(i or 0), n) for i, n in rows]
-
