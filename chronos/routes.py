@@ -49,6 +49,10 @@ def portal_transaction(txn_id: int | str) -> str:
     return f"/portal/{txn_id}"
 
 
+def portal_sign(txn_id: int | str, request_id: int | str) -> str:
+    return f"/portal/{txn_id}/sign/{request_id}"
+
+
 def person(person_id: int | str) -> str:
     return f"/people/{person_id}"
 
