@@ -109,7 +109,11 @@ def navbar(active: str, user_name: Var, role_label: Var, is_staff: Var) -> rx.Co
 
     admin_link = rx.cond(
         SessionState.is_admin,
-        nav_link("Admin", "shield", routes.ADMIN_USERS, active == "admin"),
+        rx.flex(
+            nav_link("Review", "file_check", routes.REVIEW, active == "review"),
+            nav_link("Admin", "shield", routes.ADMIN_USERS, active == "admin"),
+            spacing="1",
+        ),
     )
     bell = rx.link(
         rx.box(

@@ -292,6 +292,9 @@ def create_transaction(db: Session, actor: User, data: dict[str, Any]) -> Transa
         key_dates.apply_preset(db, actor, txn.id, preset, error_field="deadline_preset")
     # After the dates and the first client: the checklist's due dates and assignees use them.
     tasks.apply_checklists(db, actor, txn, txn.stage)
+    from chronos.services import compliance  # required documents (imports documents)
+
+    compliance.apply_on_create(db, actor, txn)
     db.flush()
     return txn
 
@@ -374,6 +377,9 @@ def change_stage(
             raise ValidationFailed(
                 {"stage": "The closing date is in the future; update it before closing the file."}
             )
+        from chronos.services import compliance
+
+        compliance.check_closing(db, txn.id or 0)  # MissingDocuments (409) lists what is missing
     txn.stage = target.value
     txn.cancel_reason = reason if target is Stage.CANCELLED else ""
     txn.stage_changed_at = txn.updated_at = utcnow()
