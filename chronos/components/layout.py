@@ -110,7 +110,28 @@ def navbar(active: str, user_name: Var, role_label: Var, is_staff: Var) -> rx.Co
     admin_link = rx.cond(
         SessionState.is_admin,
         rx.flex(
-            nav_link("Review", "file_check", routes.REVIEW, active == "review"),
+            rx.box(
+                nav_link("Review", "file_check", routes.REVIEW, active == "review"),
+                rx.cond(
+                    SessionState.review_count > 0,
+                    rx.badge(
+                        rx.cond(
+                            SessionState.review_count > 99,
+                            "99+",
+                            SessionState.review_count.to_string(),
+                        ),
+                        color_scheme="amber",
+                        variant="solid",
+                        radius="full",
+                        size="1",
+                        position="absolute",
+                        top="-4px",
+                        right="-6px",
+                        aria_label=SessionState.review_count.to_string() + " awaiting review",
+                    ),
+                ),
+                position="relative",
+            ),
             nav_link("Admin", "shield", routes.ADMIN_USERS, active == "admin"),
             spacing="1",
         ),

@@ -268,7 +268,11 @@ class TransactionState(SessionState):
         self.stage_target, self.stage_reason, self.stage_error = "", "", ""
         self.stage_saving = False
         # The new stage may have added its checklist.
-        return [rx.toast.success(f"Moved to {target_label}."), TaskPanelState.load]
+        return [
+            rx.toast.success(f"Moved to {target_label}."),
+            TaskPanelState.load,
+            CompliancePanelState.load,
+        ]
 
     # ------------------------------------------------------------ edit details
     @rx.event

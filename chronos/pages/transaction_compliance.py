@@ -87,8 +87,8 @@ class CompliancePanelState(SessionState):
             self.router.url.query_parameters.get("upload", "") or ""
         )
         notice = documents.decode_notice(token) if token else None
-        if not notice:
-            return
+        if not notice or notice.get("origin") != "compliance":
+            return  # another panel's upload form sent it
         by_doc = {r.document_id: r for r in self.rows if r.document_id}
         filed = [
             f"“{s.get('title', '')}” filed as {by_doc[s['id']].name}"
@@ -339,6 +339,7 @@ def _upload_form(r: SlotRow) -> rx.Component:
     s = CompliancePanelState
     return native_form(
         rx.el.input(type="hidden", name="transaction_id", value=s.txn_id),
+        rx.el.input(type="hidden", name="origin", value="compliance"),
         rx.el.input(type="hidden", name="slot_id", value=r.id),
         # A returned document gets a new version (and goes back to review).
         rx.el.input(type="hidden", name="document_id", value=r.document_id),

@@ -16,7 +16,7 @@ from chronos import routes
 from chronos.api.security import token_from_cookie_header
 from chronos.db import session_scope
 from chronos.models import Role, User
-from chronos.services import accounts, auth, notifications, rate_limit
+from chronos.services import accounts, auth, compliance, notifications, rate_limit
 from chronos.services.errors import ChronosError, NotFound
 from chronos.services.security_log import Client
 
@@ -37,6 +37,7 @@ class SessionState(rx.State):
     email_verified: bool = True
     signed_in: bool = False
     unread_count: int = 0  # the navbar's bell; refreshed by every page load (``_gate``)
+    review_count: int = 0  # admins: documents awaiting review (the "Review" link's badge)
     # The "verify your email" banner's resend action.
     resend_busy: bool = False
 
@@ -64,7 +65,7 @@ class SessionState(rx.State):
         self.user_name = self.role_label = ""
         self.is_staff = self.is_admin = self.signed_in = False
         self.email_verified = True
-        self.unread_count = 0
+        self.unread_count = self.review_count = 0
 
     def _gate(self, roles: frozenset[Role]) -> tuple[User | None, Any]:
         """(actor, None) when allowed; else (None, the redirect to return)."""
@@ -81,6 +82,7 @@ class SessionState(rx.State):
     def refresh_unread(self, user: User) -> None:
         with session_scope() as db:
             self.unread_count = notifications.unread_count(db, user)
+            self.review_count = compliance.pending_review_count(db, user)
 
     def _cookie_token(self) -> str | None:
         return token_from_cookie_header(self.router.headers.cookie)

@@ -106,7 +106,11 @@ def test_staff_add_and_remove_items_and_apply_checklists(
 def test_the_card_reports_a_slot_upload_coming_back(db: Session, engine: Engine, ui: World) -> None:
     ids = _seed(db, ui)
     token = documents.encode_notice(
-        {"saved": [{"id": ids["doc"], "title": "inspection", "v": 1}], "errors": ["x.exe: no"]}
+        {
+            "saved": [{"id": ids["doc"], "title": "inspection", "v": 1}],
+            "errors": ["x.exe: no"],
+            "origin": "compliance",
+        }
     )
     state = make_state(
         CompliancePanelState,
