@@ -204,6 +204,12 @@ def seed_demo_command(if_empty: bool) -> None:
             started = time.perf_counter()
             logins = demo.seed_demo(db)
             click.echo(f"Seeded the demo data in {time.perf_counter() - started:.1f}s.")
+    with session_scope(get_engine()) as db:
+        # Once per database (a brokerage that has documents is left alone).
+        from chronos.demo_documents import seed_demo_documents
+
+        if seed_demo_documents(db, demo.DEMO_ORG_SLUG):
+            click.echo("Added the demo documents.")
     click.echo("")
     click.echo(
         _table(
