@@ -182,6 +182,8 @@ def upgrade() -> None:
         sa.Column("due_date", sa.Date(), nullable=True),
         sa.Column("document_id", sa.Integer(), nullable=True),
         sa.Column("requested_by_id", sa.Integer(), nullable=True),
+        sa.Column("received_by_id", sa.Integer(), nullable=True),
+        sa.Column("status_note", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
         sa.Column("requested_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("received_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("accepted_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
@@ -195,6 +197,7 @@ def upgrade() -> None:
             ["requested_by_id"],
             ["users.id"],
         ),
+        sa.ForeignKeyConstraint(["received_by_id"], ["users.id"]),
         sa.ForeignKeyConstraint(["transaction_id"], ["transactions.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )

@@ -238,7 +238,8 @@ class SignatureSigner(SQLModel, table=True):
 
 
 class LenderCondition(SQLModel, table=True):
-    """A loan condition the lender tracks: requested, received (a document), accepted."""
+    """A loan condition the lender tracks: requested, received (a document), accepted or
+    waived; a received one can be sent back to requested (``status_note`` says why)."""
 
     __tablename__ = "lender_conditions"
     __table_args__ = (Index("ix_lender_conditions_txn", "transaction_id", "status"),)
@@ -258,7 +259,12 @@ class LenderCondition(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("documents.id", ondelete="SET NULL"), nullable=True),
     )
     requested_by_id: int | None = Field(default=None, foreign_key="users.id")
+    # Who attached the document that made it "received" (told when it is accepted/returned).
+    received_by_id: int | None = Field(default=None, foreign_key="users.id")
+    # Why it was waived or sent back (the latest such note).
+    status_note: str = Field(default="", max_length=2000)
     requested_at: datetime = Field(default_factory=utcnow)
     received_at: datetime | None = None
+    # When it was accepted, or waived (``status`` says which).
     accepted_at: datetime | None = None
     updated_at: datetime = Field(default_factory=utcnow)

@@ -30,7 +30,7 @@ from chronos.pages.portal_documents import PortalDocumentsState, portal_document
 from chronos.pages.portal_messages import PortalMessagesState, portal_messages
 from chronos.pages.portal_sign import PortalSignState, portal_sign_section
 from chronos.pages.registry import page
-from chronos.services import key_dates, tasks, timeline, transactions
+from chronos.services import key_dates, lender, tasks, timeline, transactions
 from chronos.services.errors import ChronosError, NotFound
 from chronos.services.key_dates import KeyDateRow
 from chronos.services.timeline import EventRow
@@ -325,7 +325,13 @@ class PortalState(SessionState):
                 ids = [r.id for r in result.items]
                 open_by_file = tasks.open_tasks_by_file(db, user, ids)
                 dates = key_dates.next_dates_by_file(db, user, ids)
+                conditions = lender.open_counts_by_file(db, user, ids)
             self.cards = [with_checklist(card_for(r), r, open_by_file, dates) for r in result.items]
+            for c in self.cards:
+                if conditions.get(c.id):
+                    c.dates.insert(
+                        0, CardItem(f"Open loan conditions: {conditions[c.id]}", "", True)
+                    )
             self.total, self.page, self.pages = result.total, result.page, result.pages
             self.error = ""
         except ChronosError as exc:
