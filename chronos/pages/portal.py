@@ -30,7 +30,7 @@ from chronos.pages.portal_documents import PortalDocumentsState, portal_document
 from chronos.pages.portal_messages import PortalMessagesState, portal_messages
 from chronos.pages.portal_sign import PortalSignState, portal_sign_section
 from chronos.pages.registry import page
-from chronos.services import key_dates, lender, tasks, timeline, transactions
+from chronos.services import key_dates, lender, signatures, tasks, timeline, transactions
 from chronos.services.errors import ChronosError, NotFound
 from chronos.services.key_dates import KeyDateRow
 from chronos.services.timeline import EventRow
@@ -200,8 +200,14 @@ def milestones(stage: str, side: str) -> list[Milestone]:
     ]
 
 
-def next_step(mine: list[PortalTask], dates: list[PortalKeyDate]) -> str:
-    """One sentence: the viewer's most pressing open task, else the next key date."""
+def next_step(
+    mine: list[PortalTask], dates: list[PortalKeyDate], to_sign: list[str] | None = None
+) -> str:
+    """One sentence: a document waiting for the viewer's signature, else their most pressing
+    open task, else the next key date."""
+    if to_sign:
+        more = f" (and {len(to_sign) - 1} more)" if len(to_sign) > 1 else ""
+        return f"Your next step: sign “{to_sign[0]}”{more}."
     open_now = [t for t in mine if t.status == "open"]
     if open_now:
         first = open_now[0]
@@ -326,8 +332,12 @@ class PortalState(SessionState):
                 open_by_file = tasks.open_tasks_by_file(db, user, ids)
                 dates = key_dates.next_dates_by_file(db, user, ids)
                 conditions = lender.open_counts_by_file(db, user, ids)
+                to_sign = signatures.pending_for_user(db, user)
             self.cards = [with_checklist(card_for(r), r, open_by_file, dates) for r in result.items]
             for c in self.cards:
+                for r in to_sign:
+                    if r.transaction_id == c.id:
+                        c.dates.insert(0, CardItem(f"Sign: {r.title}", "", True))
                 if conditions.get(c.id):
                     c.dates.insert(
                         0, CardItem(f"Open loan conditions: {conditions[c.id]}", "", True)
@@ -555,13 +565,16 @@ class PortalDealState(SessionState):
                 shared_dates = key_dates.list_key_dates(db, user, txn_id)
                 mine = tasks.list_tasks(db, user, txn_id, show="all")
                 events = timeline.list_events(db, user, txn_id, page=1, page_size=EVENTS_PAGE_SIZE)
+                sign_now = signatures.pending_for_user(db, user, txn_id)
             self._txn_id = txn_id
             self.deal = deal_for(detail)
             self.key_dates = portal_key_dates(shared_dates, open_stage=Stage(detail.stage).is_open)
             self._set_tasks(mine)
             self.milestones = milestones(detail.stage, detail.side)
             self.next_step = (
-                next_step(self.my_tasks, self.key_dates) if Stage(detail.stage).is_open else ""
+                next_step(self.my_tasks, self.key_dates, [r.title for r in sign_now])
+                if Stage(detail.stage).is_open
+                else ""
             )
             self.people = people_for(detail, user.id or 0)
             self.events = events.items

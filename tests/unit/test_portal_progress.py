@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from chronos.models import Task, User
-from chronos.pages.portal import PortalDealState, milestones
+from chronos.pages.portal import PortalDealState, milestones, next_step
 from chronos.services import tasks
 from tests.factories import World, participant_of
 from tests.unit.test_state_handlers import call, make_state
@@ -134,3 +134,36 @@ def test_the_attorneys_list_is_a_closing_checklist(
     other = make_state(PortalState, engine, ui.client2, "/portal")
     call(PortalState.load, other)
     assert all(c.open_total == 0 for c in other.cards)
+
+
+def test_a_signature_waiting_for_the_viewer_comes_first() -> None:
+    assert next_step([], [], ["Repair addendum"]) == "Your next step: sign “Repair addendum”."
+    assert next_step([], [], ["A", "B", "C"]) == "Your next step: sign “A” (and 2 more)."
+
+
+def test_the_portal_card_and_next_step_lead_with_a_signature_to_give(
+    db: Session, engine: Engine, ui: World
+) -> None:
+    from chronos.pages.portal import PortalState
+    from chronos.services import documents, signatures
+    from tests.support import pdfs
+
+    doc = documents.upload(
+        db, ui.agent, ui.deal.id, "addendum.pdf", pdfs.make_pdf(["Addendum"]), title="Addendum"
+    )
+    signer = participant_of(db, ui.deal, ui.client).id or 0
+    signatures.request_signatures(db, ui.agent, doc.id or 0, [signer], title="Repair addendum")
+    db.commit()
+    home = make_state(PortalState, engine, ui.client, "/portal")
+    call(PortalState.load, home)
+    card = next(c for c in home.cards if c.id == ui.deal.id)
+    assert card.dates[0].text == "Sign: Repair addendum" and card.dates[0].urgent
+    deal = make_state(
+        PortalDealState, engine, ui.client, "/portal/[txn_id]", {"txn_id": str(ui.deal.id)}
+    )
+    call(PortalDealState.load, deal)
+    assert deal.next_step == "Your next step: sign “Repair addendum”."
+    # The attorney on the same file has nothing to sign.
+    other = make_state(PortalState, engine, ui.attorney, "/portal")
+    call(PortalState.load, other)
+    assert all(not i.text.startswith("Sign:") for c in other.cards for i in c.dates)
