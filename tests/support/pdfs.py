@@ -21,7 +21,11 @@ def make_pdf(
 ) -> bytes:
     """A PDF whose page n shows ``pages[n]`` (or "Page n of N"), optionally with fillable
     fields (text fields; names containing "sign"/"initial" are signature fields)."""
-    texts = [f"Page {i + 1} of {pages}" for i in range(pages)] if isinstance(pages, int) else list(pages)
+    texts = (
+        [f"Page {i + 1} of {pages}" for i in range(pages)]
+        if isinstance(pages, int)
+        else list(pages)
+    )
     out = io.BytesIO()
     c = canvas.Canvas(out, pagesize=letter)
     c.setTitle(title)
@@ -83,4 +87,50 @@ def png(width: int = 64, height: int = 48) -> bytes:
 
     out = io.BytesIO()
     Image.new("RGB", (width, height), "white").save(out, format="PNG")
+    return out.getvalue()
+
+
+def make_form_pdf(
+    text_fields: Sequence[str] = (),
+    *,
+    checkboxes: Sequence[str] = (),
+    choices: dict[str, Sequence[str]] | None = None,
+    heading: str = "PURCHASE AGREEMENT",
+    pages: int = 1,
+) -> bytes:
+    """A fillable form: ``heading`` on page 1, then its text fields, checkboxes and choice
+    lists (drop-downs) on the last page, each labelled with its name."""
+    out = io.BytesIO()
+    c = canvas.Canvas(out, pagesize=letter)
+    c.setTitle(heading)
+    for n in range(pages):
+        c.setFont("Helvetica", 14)
+        c.drawString(72, 740, heading if n == 0 else f"{heading} (continued)")
+        c.setFont("Helvetica", 10)
+        if n == pages - 1:
+            y = 690
+            for name in text_fields:
+                c.drawString(72, y + 6, name)
+                c.acroForm.textfield(
+                    name=name, x=240, y=y, width=280, height=18, borderStyle="underlined"
+                )
+                y -= 32
+            for name in checkboxes:
+                c.drawString(72, y + 6, name)
+                c.acroForm.checkbox(name=name, x=240, y=y, size=16, buttonStyle="check")
+                y -= 32
+            for name, options in (choices or {}).items():
+                c.drawString(72, y + 6, name)
+                c.acroForm.choice(
+                    name=name,
+                    x=240,
+                    y=y,
+                    width=160,
+                    height=18,
+                    options=list(options),
+                    value=options[0],
+                )
+                y -= 32
+        c.showPage()
+    c.save()
     return out.getvalue()
