@@ -57,6 +57,7 @@ FILTERS: dict[str, tuple[str, ...]] = {
     "people": ("participant_", "invitation_"),
     "notes": ("note",),
     "emails": ("email_", "thread_started"),
+    "documents": ("document_", "signature_", "packet_", "form_", "condition_"),
     "automations": ("automation_",),
 }
 FILTER_LABELS = {
@@ -67,6 +68,7 @@ FILTER_LABELS = {
     "people": "People",
     "notes": "Notes and calls",
     "emails": "Emails and messages",
+    "documents": "Documents and signatures",
     "automations": "Automations",
 }
 NOTE_KINDS = {"note": "Note", "call": "Call", "email": "Email", "meeting": "Meeting"}

@@ -94,3 +94,17 @@ def test_manual_entries_and_the_filters(db: Session, world: World) -> None:
         timeline.add_note(db, world.client, world.deal.id, "hello")
     with pytest.raises(ValidationFailed):
         timeline.add_note(db, world.agent, world.deal.id, "   ")
+
+
+def test_the_documents_filter_gathers_document_signature_and_condition_entries(
+    db: Session, world: World
+) -> None:
+    from chronos.services import documents
+    from tests.support import pdfs
+
+    documents.upload(db, world.agent, world.deal.id, "a.pdf", pdfs.make_pdf(["A"]), title="Offer")
+    timeline.add_note(db, world.agent, world.deal.id, "Called the lender")
+    db.commit()
+    shown = timeline.list_events(db, world.agent, world.deal.id, show="documents").items
+    assert [e.kind for e in shown] == ["document_added"]
+    assert "documents" in timeline.FILTER_LABELS
