@@ -25,7 +25,7 @@ from chronos.components.ui import (
     stage_badge,
 )
 from chronos.db import session_scope
-from chronos.models import Stage
+from chronos.models import Role, Stage
 from chronos.pages.portal_documents import PortalDocumentsState, portal_documents
 from chronos.pages.portal_messages import PortalMessagesState, portal_messages
 from chronos.pages.portal_sign import PortalSignState, portal_sign_section
@@ -201,13 +201,19 @@ def milestones(stage: str, side: str) -> list[Milestone]:
 
 
 def next_step(
-    mine: list[PortalTask], dates: list[PortalKeyDate], to_sign: list[str] | None = None
+    mine: list[PortalTask],
+    dates: list[PortalKeyDate],
+    to_sign: list[str] | None = None,
+    to_send: list[str] | None = None,
 ) -> str:
-    """One sentence: a document waiting for the viewer's signature, else their most pressing
-    open task, else the next key date."""
+    """One sentence: a document waiting for the viewer's signature, else one the lender asked
+    them for, else their most pressing open task, else the next key date."""
     if to_sign:
         more = f" (and {len(to_sign) - 1} more)" if len(to_sign) > 1 else ""
         return f"Your next step: sign “{to_sign[0]}”{more}."
+    if to_send:
+        more = f" (and {len(to_send) - 1} more)" if len(to_send) > 1 else ""
+        return f"Your next step: send the lender “{to_send[0]}”{more}."
     open_now = [t for t in mine if t.status == "open"]
     if open_now:
         first = open_now[0]
@@ -566,13 +572,22 @@ class PortalDealState(SessionState):
                 mine = tasks.list_tasks(db, user, txn_id, show="all")
                 events = timeline.list_events(db, user, txn_id, page=1, page_size=EVENTS_PAGE_SIZE)
                 sign_now = signatures.pending_for_user(db, user, txn_id)
+                wanted = (
+                    [
+                        c.title
+                        for c in lender.conditions(db, user, txn_id).rows
+                        if c.status == "requested"
+                    ]
+                    if user.role_enum is Role.CLIENT
+                    else []
+                )
             self._txn_id = txn_id
             self.deal = deal_for(detail)
             self.key_dates = portal_key_dates(shared_dates, open_stage=Stage(detail.stage).is_open)
             self._set_tasks(mine)
             self.milestones = milestones(detail.stage, detail.side)
             self.next_step = (
-                next_step(self.my_tasks, self.key_dates, [r.title for r in sign_now])
+                next_step(self.my_tasks, self.key_dates, [r.title for r in sign_now], wanted)
                 if Stage(detail.stage).is_open
                 else ""
             )

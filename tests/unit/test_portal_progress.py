@@ -167,3 +167,22 @@ def test_the_portal_card_and_next_step_lead_with_a_signature_to_give(
     other = make_state(PortalState, engine, ui.attorney, "/portal")
     call(PortalState.load, other)
     assert all(not i.text.startswith("Sign:") for c in other.cards for i in c.dates)
+
+
+def test_a_condition_the_lender_asks_the_client_for_is_their_next_step(
+    db: Session, engine: Engine, ui: World
+) -> None:
+    from chronos.services import lender
+
+    lender.add_condition(db, ui.lender, ui.deal.id, title="Two months of bank statements")
+    db.commit()
+    deal = make_state(
+        PortalDealState, engine, ui.client, "/portal/[txn_id]", {"txn_id": str(ui.deal.id)}
+    )
+    call(PortalDealState.load, deal)
+    assert deal.next_step == "Your next step: send the lender “Two months of bank statements”."
+    attorney = make_state(
+        PortalDealState, engine, ui.attorney, "/portal/[txn_id]", {"txn_id": str(ui.deal.id)}
+    )
+    call(PortalDealState.load, attorney)
+    assert attorney.found and "bank statements" not in attorney.next_step
