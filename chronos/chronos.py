@@ -47,6 +47,8 @@ app = rx.App(
     head_components=[
         rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
         rx.script(AUTH_FORM_SCRIPT),
+        # In-page links (#documents, ...) land below the sticky 56px top bar.
+        rx.el.style("html{scroll-padding-top:72px}"),
     ],
     api_transformer=create_api(),
 )

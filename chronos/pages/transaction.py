@@ -1439,23 +1439,67 @@ def _note_form() -> rx.Component:
     )
 
 
+JUMPS = (
+    ("Dates", "key-dates"),
+    ("Tasks", "tasks"),
+    ("Documents", "documents"),
+    ("Required", "required-documents"),
+    ("Signatures", "signatures"),
+    ("Email", "compose"),
+    ("Messages", "messages"),
+    ("People", "people"),
+    ("Timeline", "timeline"),
+)
+
+
+def _jump_nav() -> rx.Component:
+    """Section links: the page is long on a phone, and every section is one tap away."""
+    return rx.el.nav(
+        rx.flex(
+            *[
+                rx.link(
+                    label,
+                    href=f"#{anchor}",
+                    size="2",
+                    underline="none",
+                    padding="4px 10px",
+                    border_radius="999px",
+                    background=rx.color("gray", 3),
+                    color=rx.color("gray", 12),
+                    white_space="nowrap",
+                )
+                for label, anchor in JUMPS
+            ],
+            spacing="2",
+            overflow_x="auto",
+            padding_bottom="2px",
+        ),
+        aria_label="Sections of this transaction",
+    )
+
+
+def _anchor(anchor: str, child: rx.Component) -> rx.Component:
+    return rx.box(child, id=anchor, width="100%")
+
+
 def _body() -> rx.Component:
     return rx.flex(
         _header(),
+        _jump_nav(),
         rx.grid(
             rx.flex(
                 _stage_control(),
                 _facts(),
-                _key_dates(),
+                _anchor("key-dates", _key_dates()),
                 tasks_panel(),
                 documents_panel(),
                 compliance_panel(),
                 signatures_panel(),
                 forms_panel(),
-                lender_panel(),
+                _anchor("loan-conditions", lender_panel()),
                 compose_panel(),
                 messages_panel(),
-                _participants(),
+                _anchor("people", _participants()),
                 _invitations(),
                 direction="column",
                 spacing="4",
@@ -1463,7 +1507,7 @@ def _body() -> rx.Component:
             rx.flex(
                 rx.card(
                     rx.flex(
-                        rx.heading("Timeline", size="4", as_="h2"),
+                        rx.heading("Timeline", size="4", as_="h2", id="timeline"),
                         rx.spacer(),
                         rx.box(
                             select_field(
