@@ -59,11 +59,25 @@ test-integration: setup
 test-browser: setup-test
 	$(VENV)/bin/pytest tests/browser
 
-## bench: time the service calls behind each page, then the Today view, reminder scan and digests
-## at 10,000 files / 200,000 tasks, on SQLite and PostgreSQL (bench/RESULTS.md, bench/TASKS.md)
-bench: setup
+## bench: the whole suite, one report in bench/RESULTS.md (~45 min; needs PostgreSQL and Redis on
+## 127.0.0.1, else those parts say "skipped"). The parts, also runnable alone:
+##   bench-pageweight  JS/CSS weight and time to usable on throttled 3G vs a blank Reflex app (~10 min)
+##   bench-load        simulated browsers over the websocket: one worker vs Redis + PostgreSQL (~20 min)
+##   bench-services    service calls behind every page and job at 10,000 files / 200,000 tasks /
+##                     300,000 events / 50,000 documents on SQLite + PostgreSQL, a 50-page upload (~15 min)
+.PHONY: bench-pageweight bench-load bench-services
+bench: bench-pageweight bench-load bench-services
+
+bench-pageweight: setup-test
+	$(PY) -m bench.pageweight
+	$(PY) -m bench.run --report-only
+
+bench-load: setup bun
+	$(PY) -m bench.load
+	$(PY) -m bench.run --report-only
+
+bench-services: setup
 	$(PY) -m bench.run
-	$(PY) -m bench.tasks
 
 clean:
 	rm -rf .web .states test-artifacts .pytest_cache .mypy_cache .ruff_cache

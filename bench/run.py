@@ -9,6 +9,12 @@ the pages do). Each figure comes with the number of SQL statements the call issu
 with SQLAlchemy's ``before_cursor_execute``): a constant count whatever the page size is the
 proof of no N+1. Prints a table, writes ``bench/results/latest.json`` and ``bench/RESULTS.md``.
 
+Volume (issue 7, at 10,000 transactions; scaled with N): the generated brokerage is topped up
+by ``chronos.demo.add_bulk_volume`` to 200,000 tasks, 300,000 timeline events and 50,000
+document records (500 of them on one file), with key dates on every file under contract; the
+generator itself gives ~20,000 people. Jobs (reminder scan, daily digests) are timed too: their
+first run writes everything due, the later runs show the steady-state cost.
+
 No thresholds: a benchmark prints figures. It does fail loudly if a call returns a row of the
 other brokerage (that is a correctness bug, not a slow call).
 
@@ -19,17 +25,21 @@ When no server answers the backend is skipped with the reason.
 
 from __future__ import annotations
 
+import os
+import tempfile
+
+# The reminder scan and digests enqueue email jobs: keep them out of the project's var/.
+os.environ.setdefault("CHRONOS_VAR_DIR", tempfile.mkdtemp(prefix="chronos-bench-var-"))
+
 import argparse
 import json
 import math
-import os
 import platform
 import re
 import shutil
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -37,8 +47,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy
 from sqlalchemy import event, func, text
@@ -46,10 +58,18 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, select
 
 from chronos.db import make_engine, session_scope
-from chronos.demo import generate_brokerage
+from chronos.demo import add_bulk_volume, generate_brokerage
 from chronos.migrate import upgrade
-from chronos.models import Event, Participant, Person, Role, Transaction, User
-from chronos.services import people, timeline, transactions
+from chronos.models import Event, Organization, Participant, Person, Role, Transaction, User
+from chronos.services import (
+    documents,
+    key_dates,
+    notifications,
+    people,
+    tasks,
+    timeline,
+    transactions,
+)
 from chronos.services.pagination import Page
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -66,6 +86,14 @@ PEOPLE_PAGE = 25  # chronos/pages/people.py PAGE_SIZE
 PORTAL_PAGE = 20  # chronos/pages/portal.py PAGE_SIZE / EVENTS_PAGE_SIZE
 BOARD_LIMIT = 20  # chronos/pages/pipeline.py BOARD_LIMIT
 OPEN_STAGES = ("pre_listing", "active_listing", "under_contract", "clear_to_close")
+# Issue 7's volume at 10,000 transactions (scaled linearly for other sizes).
+TASKS_PER_10K = 200_000
+EVENTS_PER_10K = 300_000
+DOCUMENTS_PER_10K = 50_000
+BUSY_DOCUMENTS = 500
+DOCUMENTS_PAGE = 50  # chronos/pages/transaction_documents.py page size
+NOON = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)  # reminder scan: 12:00 in New York
+DIGEST_HOUR = 7  # NotificationPreference.digest_hour default, in the brokerage's zone
 
 
 # ---------------------------------------------------------------- measuring
@@ -88,6 +116,7 @@ class Call:
     persona: str
     fn: Callable[[Session], Any]
     page: str  # the page (or API) this call serves
+    once: bool = False  # a job's first run: no warm-up, one sample (it writes what is due)
 
 
 @dataclass
@@ -136,6 +165,15 @@ def result_size(result: Any) -> tuple[int, int | None]:
         return len(result.participants), None
     if isinstance(result, people.PersonDetail):
         return len(result.transactions), None
+    if isinstance(result, tasks.TodayView):
+        shown = len(result.overdue) + len(result.due_today) + len(result.next_days)
+        return shown, result.overdue_total + result.due_today_total + result.next_days_total
+    if isinstance(result, notifications.ScanResult):
+        return result.notified, result.emailed
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], int):
+        return len(result[0]), result[1]
+    if isinstance(result, int):
+        return result, None
     if isinstance(result, list):
         return sum(result_size(r)[0] for r in result), None
     return 1, None
@@ -144,17 +182,23 @@ def result_size(result: Any) -> tuple[int, int | None]:
 def measure(
     engine: Engine, counter: StatementCounter, call: Call, repeat: int
 ) -> tuple[Figure, Any]:
-    with session_scope(engine) as db:  # warm-up: caches, pool connection, statement cache
-        warm = call.fn(db)
+    warm: Any = None
+    if call.once:
+        repeat = 1
+    else:
+        with session_scope(engine) as db:  # warm-up: caches, pool connection, statement cache
+            warm = call.fn(db)
     samples: list[float] = []
     counts: list[int] = []
     for _ in range(repeat):
         counter.count = 0
         started = time.perf_counter()
         with session_scope(engine) as db:
-            call.fn(db)
+            result = call.fn(db)
         samples.append((time.perf_counter() - started) * 1000)
         counts.append(counter.count)
+        if warm is None:
+            warm = result
     ordered = sorted(samples)
     rows, total = result_size(warm)
     figure = Figure(
@@ -247,6 +291,9 @@ class Fixture:
     people_query: str
     busy_person: int  # the contact on the most files
     other_only_word: str  # a street word found only in the other brokerage
+    coordinator: User | None = None
+    docs_txn: int = 0  # the file with BUSY_DOCUMENTS documents
+    timezone: str = "America/New_York"  # the main brokerage's (its digest hour is local)
     txn_ids: set[int] = field(default_factory=set)
     person_ids: set[int] = field(default_factory=set)
 
@@ -264,6 +311,17 @@ def populate(engine: Engine, n: int) -> tuple[dict[str, int], float]:
             use_services=False,
             demo_roles=tuple(Role),  # gives the main brokerage a client (portal) login
         )
+        volume = add_bulk_volume(
+            db,
+            main.org_id,
+            seed=SEED,
+            today=TODAY,
+            tasks_total=TASKS_PER_10K * n // 10_000,
+            events_total=EVENTS_PER_10K * n // 10_000,
+            documents=max(BUSY_DOCUMENTS, DOCUMENTS_PER_10K * n // 10_000),
+            busy_documents=BUSY_DOCUMENTS,
+            key_dates=True,
+        )
         other = generate_brokerage(
             db,
             seed=SEED + 1,
@@ -273,10 +331,20 @@ def populate(engine: Engine, n: int) -> tuple[dict[str, int], float]:
             today=TODAY,
             use_services=False,
         )
-    if engine.dialect.name == "postgresql":
-        # What autovacuum would have done on a live server by now.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("ANALYZE"))
+        add_bulk_volume(
+            db,
+            other.org_id,
+            seed=SEED + 1,
+            today=TODAY,
+            tasks_total=2_000,
+            events_total=3_000,
+            documents=BUSY_DOCUMENTS,
+            busy_documents=BUSY_DOCUMENTS // 2,
+            key_dates=True,
+        )
+    # What autovacuum (PostgreSQL) or a periodic ANALYZE (SQLite) would have done by now.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
     sizes = {
         "org_id": main.org_id,
         "other_org_id": other.org_id,
@@ -284,7 +352,12 @@ def populate(engine: Engine, n: int) -> tuple[dict[str, int], float]:
         "people": main.people,
         "users": main.users,
         "participants": main.participants,
-        "events": main.events,
+        "events": volume.events_total,
+        "tasks": volume.tasks_total,
+        "documents": volume.documents,
+        "document_versions": volume.versions,
+        "key_dates": volume.key_dates,
+        "busy_documents_txn": volume.busy_transaction_id or 0,
         "other_transactions": other.transactions,
         "other_people": other.people,
         "other_events": other.events,
@@ -312,6 +385,13 @@ def pick_fixture(engine: Engine, sizes: dict[str, int]) -> Fixture:
         agent = db.get(User, agent_id)
         client = db.exec(
             select(User).where(User.org_id == org, User.role == Role.CLIENT.value).order_by(User.id)
+        ).first()
+        org_row = db.get(Organization, org)
+        org_timezone = (org_row.timezone if org_row else "") or "America/New_York"
+        coordinator = db.exec(
+            select(User)
+            .where(User.org_id == org, User.role == Role.COORDINATOR.value)
+            .order_by(User.id)
         ).first()
         assert admin and agent and client, "the generated brokerage lacks a persona"
 
@@ -396,6 +476,9 @@ def pick_fixture(engine: Engine, sizes: dict[str, int]) -> Fixture:
         agent_last_name=agent_last_name,
         people_query=last_name[:4].lower(),
         busy_person=busy_person,
+        coordinator=coordinator,
+        docs_txn=sizes.get("busy_documents_txn", 0),
+        timezone=org_timezone,
         other_only_word=other_only[0] if other_only else "",
         txn_ids={i for i in txn_ids if i is not None},
         person_ids={i for i in person_ids if i is not None},
@@ -520,6 +603,81 @@ def calls_for(fx: Fixture) -> list[Call]:
             "/portal/[id]",
         ),
     ]
+    ld = documents.list_documents
+    calls += [
+        Call(
+            f"documents list ({BUSY_DOCUMENTS}-document file)",
+            "admin",
+            lambda db: ld(db, admin, fx.docs_txn, page_size=DOCUMENTS_PAGE),
+            "/transactions/[id]/documents",
+        ),
+        Call(
+            "documents q='radon' (PDF text)",
+            "admin",
+            lambda db: ld(db, admin, fx.docs_txn, q="radon", page_size=DOCUMENTS_PAGE),
+            "/transactions/[id]/documents",
+        ),
+        Call(
+            "documents category=inspection",
+            "admin",
+            lambda db: ld(db, admin, fx.docs_txn, category="inspection", page_size=DOCUMENTS_PAGE),
+            "/transactions/[id]/documents",
+        ),
+        Call(
+            "documents list (own file)",
+            "client",
+            lambda db: ld(db, client, fx.client_txn, page_size=DOCUMENTS_PAGE),
+            "/portal/[id]",
+        ),
+    ]
+    today_personas = [("admin", admin), ("agent", agent), ("client", client)]
+    if fx.coordinator is not None:
+        today_personas.insert(2, ("coordinator", fx.coordinator))
+    for persona, user in today_personas:
+        calls.append(
+            Call(
+                "today view",
+                persona,
+                lambda db, u=user: tasks.today_view(db, u, today=TODAY),
+                "/today",
+            )
+        )
+    grid_start = date(2026, 2, 23)  # the March 2026 grid: Monday before the 1st, 6 weeks
+    grid_end = date(2026, 4, 5)
+    for persona, user in (("admin", admin), ("agent", agent), ("client", client)):
+        calls.append(
+            Call(
+                "calendar month (Mar 2026)",
+                persona,
+                lambda db, u=user: key_dates.deadlines_between(
+                    db, u, grid_start, grid_end, today=TODAY, limit=1000
+                ),
+                "/calendar",
+            )
+        )
+    digest_at = datetime.combine(TODAY, dtime(DIGEST_HOUR), tzinfo=ZoneInfo(fx.timezone))
+    calls += [
+        Call(
+            "reminder scan (first run)",
+            "job",
+            lambda db: notifications.scan_reminders(db, NOON),
+            "job: reminders",
+            once=True,
+        ),
+        Call(
+            "reminder scan (steady state)",
+            "job",
+            lambda db: notifications.scan_reminders(db, NOON),
+            "job: reminders",
+        ),
+        Call(
+            "daily digests (build + queue, all users)",
+            "job",
+            lambda db: notifications.send_digests(db, digest_at),
+            "job: digests",
+            once=True,
+        ),
+    ]
     return calls
 
 
@@ -534,6 +692,8 @@ def check_isolation(fx: Fixture, call: Call, result: Any) -> None:
                     leaks.append(f"person {row.id}")
                 if isinstance(row, transactions.TransactionRow) and row.id not in fx.txn_ids:
                     leaks.append(f"transaction {row.id}")
+                if isinstance(row, documents.DocumentRow) and row.transaction_id not in fx.txn_ids:
+                    leaks.append(f"document {row.id}")
         elif isinstance(item, transactions.TransactionDetail):
             if item.id not in fx.txn_ids:
                 leaks.append(f"transaction {item.id}")
@@ -541,6 +701,18 @@ def check_isolation(fx: Fixture, call: Call, result: Any) -> None:
                 f"person {p.person_id}"
                 for p in item.participants
                 if p.person_id and p.person_id not in fx.person_ids
+            ]
+        elif isinstance(item, tasks.TodayView):
+            leaks += [
+                f"task on transaction {r.transaction_id}"
+                for r in (*item.overdue, *item.due_today, *item.next_days)
+                if r.transaction_id not in fx.txn_ids
+            ]
+        elif isinstance(item, tuple) and item and isinstance(item[0], list):
+            leaks += [
+                f"key date on transaction {r.transaction_id}"
+                for r in item[0]
+                if getattr(r, "transaction_id", None) not in fx.txn_ids
             ]
         elif isinstance(item, people.PersonDetail):
             leaks += [
@@ -568,7 +740,8 @@ def run_backend(backend: str, n: int, repeat: int) -> dict[str, Any]:
             print(
                 f"[{backend}] generated {sizes['transactions']:,} transactions, "
                 f"{sizes['people']:,} people, {sizes['participants']:,} participants, "
-                f"{sizes['events']:,} events in {gen_s:.1f}s (+ {OTHER_TRANSACTIONS} in the "
+                f"{sizes['events']:,} events, {sizes['tasks']:,} tasks, "
+                f"{sizes['documents']:,} documents in {gen_s:.1f}s (+ {OTHER_TRANSACTIONS} in the "
                 "other brokerage)"
             )
             fx = pick_fixture(engine, sizes)
@@ -703,7 +876,8 @@ def write_markdown(report: dict[str, Any], previous: dict[str, Any] | None) -> N
         "",
         f"- Date: {report['date']}",
         f"- Machine: {m['cpu_count']} CPUs, {m['platform']}, Python {m['python']}, "
-        f"SQLAlchemy {m['sqlalchemy']}, SQLite {m['sqlite']}; load average "
+        f"SQLAlchemy {m['sqlalchemy']}, SQLite {m['sqlite']}, PostgreSQL "
+        f"{m.get('postgresql') or '-'}, Reflex {_reflex_version()}; load average "
         f"{m['load_average_start']} at the start, {m['load_average_1m']} at the end",
         f"- Main brokerage: {cfg['transactions']:,} transactions (bulk generator, seed {cfg['seed']}); "
         f"second brokerage: {cfg['other_transactions']} transactions, never visible",
@@ -721,12 +895,123 @@ def write_markdown(report: dict[str, Any], previous: dict[str, Any] | None) -> N
         s = data["sizes"]
         out.append(
             f"{backend} {data['version']}: {s['transactions']:,} transactions, "
-            f"{s['people']:,} people, {s['participants']:,} participants, {s['events']:,} events; "
+            f"{s['people']:,} people, {s['participants']:,} participants, {s['events']:,} events, "
+            f"{s.get('tasks', 0):,} tasks, {s.get('documents', 0):,} documents "
+            f"({s.get('document_versions', 0):,} versions), {s.get('key_dates', 0):,} key dates; "
             f"generated in {data['generate_seconds']}s."
         )
         out.append("")
         out.append(md_table(*table_rows(backend, data, prev)))
+    up = report.get("upload")
+    if up:
+        old = (previous or {}).get("upload") or {}
+
+        def prev_p95(key: str) -> str:
+            return str(old[key]["p95_ms"]) if key in old else "-"
+
+        out += [
+            "",
+            "## Upload of a 50-page PDF (SQLite, local storage)",
+            "",
+            f"`services.documents.upload` of a {up['pages']}-page contract "
+            f"({up['pdf_bytes']:,} bytes, {up['extracted_text_chars']:,} characters of extracted "
+            f"text kept) as the file's agent: validation, duplicate check, text extraction, "
+            f"storage, Event; then `page_preview` of page 1 at {up['preview_width']} px. "
+            f"{up['runs']} runs after a warm-up, distinct bytes each run.",
+            "",
+            "| call | SQL | p50 ms | p95 ms | max ms | prev p95 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            f"| upload (50 pages) | {up['upload']['queries']} | {up['upload']['p50_ms']} | "
+            f"{up['upload']['p95_ms']} | {up['upload']['max_ms']} | {prev_p95('upload')} |",
+            f"| page 1 preview, first render | - | {up['preview_first_render']['p50_ms']} | "
+            f"{up['preview_first_render']['p95_ms']} | {up['preview_first_render']['max_ms']} | "
+            f"{prev_p95('preview_first_render')} |",
+            f"| page 1 preview, cached | - | {up['preview_cached']['p50_ms']} | "
+            f"{up['preview_cached']['p95_ms']} | {up['preview_cached']['max_ms']} | "
+            f"{prev_p95('preview_cached')} |",
+        ]
+    out += load_section() + pageweight_section()
+    out += [
+        "",
+        "Targets missed and their measured causes: `bench/FINDINGS.md`. Production settings "
+        'for one worker and for scale-out: the README, "Production / scale-out".',
+    ]
     RESULTS_MD.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def _reflex_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("reflex")
+    except PackageNotFoundError:
+        return "?"
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _strip_previous(previous: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not previous:
+        return None
+    return {k: v for k, v in previous.items() if k != "previous_run"}
+
+
+def load_section() -> list[str]:
+    """The headline of bench/LOAD.md (python -m bench.load), when it has run."""
+    data = _read_json(BENCH_DIR / "results" / "load-latest.json")
+    out = ["", "## Concurrent users (websocket), one worker vs scale-out", ""]
+    if not data:
+        return [*out, "Not run yet: `make bench-load` (`python -m bench.load`)."]
+    out += [
+        f"From `bench/LOAD.md` ({data['date']}, load average {data['machine']['load_average_start']}"
+        f" at the start): simulated browsers speaking Reflex's socket.io protocol against "
+        "`reflex run --env prod`, think time "
+        f"{data['config']['think_seconds'][0]}-{data['config']['think_seconds'][1]} s, "
+        f"{data['config']['step_seconds']:.0f} s per step; round trip = emit to the delta that "
+        "completes the event.",
+        "",
+        "| setup | users | round trips | p50 ms | p95 ms | p99 ms | errors | server RSS MB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for setup in data["setups"].values():
+        if "skipped" in setup:
+            out.append(f"| {setup['setup']} | skipped: {setup['skipped']} | | | | | | |")
+            continue
+        for step in setup["steps"]:
+            a = step["all"]
+            out.append(
+                f"| {setup['setup']} ({setup['database']}) | {step['users']} | "
+                f"{step['round_trips']} | {a['p50_ms']} | {a['p95_ms']} | {a['p99_ms']} | "
+                f"{step['errors']} | {step['server_rss_mb_max']} |"
+            )
+    return out
+
+
+def pageweight_section() -> list[str]:
+    """The headline of bench/PAGEWEIGHT.md (python -m bench.pageweight), when it has run."""
+    data = _read_json(BENCH_DIR / "results" / "pageweight-latest.json")
+    out = ["", "## Page weight and time to usable (throttled 3G) vs a blank Reflex app", ""]
+    if not data:
+        return [*out, "Not run yet: `make bench-pageweight` (`python -m bench.pageweight`)."]
+    out += [
+        f"From `bench/PAGEWEIGHT.md` ({data['date']}): production builds, empty cache, KB as "
+        "transferred (gzip); usable = state hydrated and main element visible.",
+        "",
+        "| app | page | network | JS KB | CSS KB | all KB | usable s |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    out += [
+        f"| {p['app']} | {p['page']} | {p['profile']} | {p['js_bytes'] / 1024:.1f} | "
+        f"{p['css_bytes'] / 1024:.1f} | {p['total_bytes'] / 1024:.1f} | "
+        f"{p['usable_ms'] / 1000:.2f} |"
+        for p in data.get("pages", [])
+    ]
+    return out
 
 
 def machine_info(backends: dict[str, Any]) -> dict[str, Any]:
@@ -744,10 +1029,20 @@ def machine_info(backends: dict[str, Any]) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--transactions", "-n", type=int, default=2000, help="main brokerage size")
-    parser.add_argument("--repeat", "-r", type=int, default=30, help="timed runs per call")
+    parser.add_argument(
+        "--transactions", "-n", type=int, default=10_000, help="main brokerage size"
+    )
+    parser.add_argument("--repeat", "-r", type=int, default=10, help="timed runs per call")
     parser.add_argument(
         "--backends", default=",".join(BACKENDS), help="comma-separated: sqlite,postgresql"
+    )
+    parser.add_argument(
+        "--upload-runs", type=int, default=10, help="50-page PDF uploads to time (0: skip)"
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite bench/RESULTS.md from the JSON results (after bench.load/pageweight)",
     )
     args = parser.parse_args(argv)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
@@ -763,6 +1058,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.report_only:
+        report = _read_json(RESULTS_JSON)
+        if report is None:
+            print(f"{RESULTS_JSON} is missing: python -m bench.run writes it (and the report)")
+            return 0
+        write_markdown(report, report.get("previous_run"))
+        print(f"Rewrote {RESULTS_MD}")
+        return 0
     load_start = round(os.getloadavg()[0], 2)
     previous = None
     if RESULTS_JSON.exists():
@@ -779,6 +1082,16 @@ def main(argv: list[str] | None = None) -> int:
                 results[backend] = {"skipped": reason}
                 continue
         results[backend] = run_backend(backend, args.transactions, args.repeat)
+    upload: dict[str, Any] | None = None
+    if args.upload_runs:
+        from bench import upload as upload_bench
+
+        print(f"\n[upload] {args.upload_runs} uploads of a 50-page PDF + first page preview ...")
+        upload = upload_bench.run(args.upload_runs, 50)
+        print(
+            f"[upload] upload p50 {upload['upload']['p50_ms']} p95 {upload['upload']['p95_ms']} ms, "
+            f"first preview p50 {upload['preview_first_render']['p50_ms']} ms"
+        )
     report = {
         "schema": 1,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -791,6 +1104,9 @@ def main(argv: list[str] | None = None) -> int:
             "today": TODAY.isoformat(),
         },
         "backends": results,
+        "upload": upload,
+        # The figures the "prev" columns compare with, so --report-only can rewrite the page.
+        "previous_run": _strip_previous(previous),
     }
     prev = previous_p95(previous)
     for backend, data in results.items():

@@ -1539,6 +1539,403 @@ class _BulkWriter:
         return org
 
 
+# ---------------------------------------------------------------- bulk volume (benchmarks)
+
+_DOC_KINDS = (
+    ("Purchase and Sale Agreement", "contract", 14),
+    ("Offer to Purchase", "contract", 4),
+    ("Addendum", "addendum", 2),
+    ("Seller's Disclosure", "disclosure", 6),
+    ("Lead Paint Disclosure", "disclosure", 3),
+    ("Home Inspection Report", "inspection", 32),
+    ("Appraisal Report", "appraisal", 18),
+    ("Title Commitment", "title", 9),
+    ("Loan Commitment Letter", "loan", 2),
+    ("Closing Disclosure", "closing", 5),
+    ("Front Photo", "photo", 1),
+)
+_DOC_WORDS = (
+    "buyer",
+    "seller",
+    "property",
+    "premises",
+    "deposit",
+    "escrow",
+    "closing",
+    "inspection",
+    "contingency",
+    "mortgage",
+    "appraisal",
+    "title",
+    "deed",
+    "survey",
+    "radon",
+    "septic",
+    "easement",
+    "covenant",
+    "addendum",
+    "disclosure",
+    "lender",
+    "commitment",
+    "warranty",
+    "possession",
+    "prorations",
+    "assessment",
+    "condominium",
+    "association",
+)
+
+
+@dataclass(frozen=True)
+class BulkVolume:
+    """What ``add_bulk_volume`` added (and the totals it reached)."""
+
+    tasks_added: int
+    tasks_total: int
+    events_added: int
+    events_total: int
+    documents: int
+    versions: int
+    key_dates: int
+    busy_transaction_id: int | None
+    seconds: float
+
+
+def _count(db: Session, model: Any, org_id: int) -> int:
+    from sqlalchemy import func
+
+    return int(db.exec(select(func.count()).select_from(model).where(model.org_id == org_id)).one())
+
+
+def add_bulk_volume(
+    db: Session,
+    org_id: int,
+    *,
+    seed: int,
+    today: date,
+    tasks_total: int = 0,
+    events_total: int = 0,
+    documents: int = 0,
+    busy_documents: int = 0,
+    key_dates: bool = False,
+) -> BulkVolume:
+    """Top a generated brokerage up to benchmark volume with batched INSERTs.
+
+    - tasks: extra tasks (due from 60 days ago to 60 days ahead, a quarter done, some assigned
+      to a client on the file) until the org has ``tasks_total``; each gets the ``task_added``
+      Event the service writes, and done ones a ``task_completed`` Event;
+    - documents: ``documents`` Document rows with a DocumentVersion each (an opaque fake
+      storage key, no bytes: sizes, page counts, SHA-256, extracted text for PDFs), and a
+      ``document_added`` Event; ``busy_documents`` of them on one open file (returned as
+      ``busy_transaction_id``) to time a long documents list;
+    - events: second versions (``document_version`` Events) and reopened tasks until the org
+      has ``events_total`` Events;
+    - ``key_dates``: inspection/appraisal/closing key dates on every file under contract.
+
+    Deterministic for a seed. Flushes; the caller commits.
+    """
+    import hashlib
+
+    from chronos.models import Document, DocumentVersion, KeyDate
+
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    txns: list[Any] = list(
+        db.execute(
+            select(  # type: ignore[call-overload]
+                Transaction.id,
+                Transaction.owner_id,
+                Transaction.stage,
+                Transaction.effective_date,
+                Transaction.closing_date,
+            )
+            .where(Transaction.org_id == org_id)
+            .order_by(col(Transaction.id))
+        ).all()
+    )
+    if not txns:
+        raise ValueError("the organization has no transactions to add volume to")
+    client_parts: dict[int, list[int]] = {}
+    for txn_id, part_id in db.exec(
+        select(Participant.transaction_id, Participant.id)
+        .where(Participant.org_id == org_id, col(Participant.user_id).is_not(None))
+        .order_by(col(Participant.id))
+    ).all():
+        client_parts.setdefault(txn_id, []).append(part_id)  # type: ignore[arg-type]
+    base = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
+    events: list[dict[str, Any]] = []
+
+    def event(
+        txn_id: int, actor: int, kind: str, summary: str, data: dict[str, Any], at: datetime
+    ) -> None:
+        events.append(
+            {
+                "org_id": org_id,
+                "transaction_id": txn_id,
+                "actor_id": actor,
+                "kind": kind,
+                "summary": summary[:500],
+                "data": data,
+                "created_at": at,
+            }
+        )
+
+    def insert_rows(model: Any, rows: list[dict[str, Any]], *, ids: bool = False) -> list[int]:
+        table = model.__table__
+        out: list[int] = []
+        for i in range(0, len(rows), _BATCH):
+            batch = rows[i : i + _BATCH]
+            if ids:
+                stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+                out.extend(r[0] for r in db.execute(stmt, batch))
+            else:
+                db.execute(insert(table), batch)
+        return out
+
+    # Tasks.
+    have_tasks = _count(db, Task, org_id)
+    from sqlalchemy import func
+
+    max_pos: dict[int, int] = {
+        t: int(p or 0)
+        for t, p in db.exec(
+            select(Task.transaction_id, func.max(Task.position))
+            .where(Task.org_id == org_id)
+            .group_by(col(Task.transaction_id))
+        ).all()
+    }
+    task_rows: list[dict[str, Any]] = []
+    titles = (
+        "Call the lender",
+        "Chase signed addendum",
+        "Order payoff statement",
+        "Confirm inspection time",
+        "Send docs to attorney",
+        "Schedule final walk-through",
+        "Collect HOA documents",
+        "Update the client",
+        "Request commission disbursement",
+    )
+    for i in range(max(0, tasks_total - have_tasks)):
+        txn_id, owner_id, *_ = txns[rng.randrange(len(txns))]
+        parts = client_parts.get(txn_id, [])
+        for_client = bool(parts) and rng.random() < 0.25
+        done = rng.random() < 0.25
+        created = base - timedelta(days=rng.randint(1, 120), minutes=rng.randint(0, 600))
+        done_at = created + timedelta(days=rng.randint(0, 10)) if done else None
+        pos = max_pos.get(txn_id, 0) + 1
+        max_pos[txn_id] = pos
+        task_rows.append(
+            {
+                "org_id": org_id,
+                "transaction_id": txn_id,
+                "title": f"{titles[i % len(titles)]} ({i})",
+                "notes": "",
+                "status": tasks.DONE if done else tasks.OPEN,
+                "assignee_user_id": None if for_client else owner_id,
+                "assignee_participant_id": rng.choice(parts) if for_client else None,
+                "due_date": today + timedelta(days=rng.randint(-60, 60)),
+                "due_key": "",
+                "due_offset_days": 0,
+                "position": pos,
+                "template_id": None,
+                "item_key": None,
+                "created_by_id": owner_id,
+                "completed_at": done_at,
+                "completed_by_id": owner_id if done else None,
+                "created_at": created,
+                "updated_at": done_at or created,
+            }
+        )
+    task_ids = insert_rows(Task, task_rows, ids=True)
+    for row, task_id in zip(task_rows, task_ids, strict=True):
+        t, actor = row["transaction_id"], row["created_by_id"]
+        event(
+            t,
+            actor,
+            "task_added",
+            f"Task added: {row['title']}",
+            {"task_id": task_id},
+            row["created_at"],
+        )
+        if row["completed_at"] is not None:
+            event(
+                t,
+                actor,
+                "task_completed",
+                f"Task completed: {row['title']}",
+                {"task_id": task_id, "status": [tasks.OPEN, tasks.DONE]},
+                row["completed_at"],
+            )
+
+    # Documents (and their first versions).
+    open_txns = [
+        t for t in txns if t[2] in (Stage.UNDER_CONTRACT.value, Stage.CLEAR_TO_CLOSE.value)
+    ]
+    busy = (open_txns or txns)[0] if busy_documents else None
+    doc_txns: list[Any] = [busy] * min(busy_documents, documents) if busy else []
+    doc_txns += [txns[rng.randrange(len(txns))] for _ in range(documents - len(doc_txns))]
+    doc_rows: list[dict[str, Any]] = []
+    ver_rows: list[dict[str, Any]] = []
+    kinds = _Weighted(_DOC_KINDS, [k[2] for k in _DOC_KINDS])
+    for i, (txn_id, owner_id, *_rest) in enumerate(doc_txns):
+        title, category, pages = kinds.pick(rng)
+        is_photo = category == "photo"
+        pages = 0 if is_photo else max(1, int(pages * rng.uniform(0.5, 1.6)))
+        at = base - timedelta(days=rng.randint(0, 180), minutes=rng.randint(0, 900))
+        shared = rng.random() < 0.4
+        doc_rows.append(
+            {
+                "org_id": org_id,
+                "transaction_id": txn_id,
+                "slot_id": None,
+                "title": f"{title} {i}",
+                "category": category,
+                "share_client": shared,
+                "share_attorney": shared or category in ("contract", "title"),
+                "share_lender": category in ("appraisal", "loan"),
+                "source": "upload",
+                "current_version": 1,
+                "review_status": "none",
+                "review_note": "",
+                "reviewed_by_id": None,
+                "reviewed_at": None,
+                "precheck": [],
+                "created_by_id": owner_id,
+                "created_at": at,
+                "updated_at": at,
+            }
+        )
+        text = ""
+        if not is_photo and rng.random() < 0.7:
+            text = " ".join(rng.choice(_DOC_WORDS) for _ in range(rng.randint(40, 400)))
+        ver_rows.append(
+            {
+                "org_id": org_id,
+                "version": 1,
+                "storage_key": f"bench/{seed}/{i}/v1",
+                "filename": f"{slugify(title)}-{i}.{'jpg' if is_photo else 'pdf'}",
+                "content_type": "image/jpeg" if is_photo else "application/pdf",
+                "size": rng.randint(40_000, 4_000_000),
+                "sha256": hashlib.sha256(f"{seed}/{i}/1".encode()).hexdigest(),
+                "page_count": pages,
+                "text": text,
+                "uploaded_by_id": owner_id,
+                "created_at": at,
+            }
+        )
+    doc_ids = insert_rows(Document, doc_rows, ids=True)
+    for row, ver, doc_id in zip(doc_rows, ver_rows, doc_ids, strict=True):
+        ver["document_id"] = doc_id
+        event(
+            row["transaction_id"],
+            row["created_by_id"],
+            "document_added",
+            f"Added “{row['title']}” ({ver['filename']}, {ver['size'] // 1024} KB)",
+            {"document_id": doc_id, "source": "upload"},
+            row["created_at"],
+        )
+
+    # Second versions, then reopened tasks, until the events reach events_total.
+    have_events = _count(db, Event, org_id)
+    missing = max(0, events_total - have_events - len(events))
+    v2_rows: list[dict[str, Any]] = []
+    for j in range(min(missing, len(doc_rows))):
+        row, first = doc_rows[j], ver_rows[j]
+        at = row["created_at"] + timedelta(days=rng.randint(1, 20))
+        v2_rows.append(
+            {
+                **first,
+                "version": 2,
+                "storage_key": first["storage_key"][:-1] + "2",
+                "sha256": hashlib.sha256(f"{seed}/{j}/2".encode()).hexdigest(),
+                "created_at": at,
+            }
+        )
+        row["current_version"], row["updated_at"] = 2, at
+        event(
+            row["transaction_id"],
+            row["created_by_id"],
+            "document_version",
+            f"New version 2 of “{row['title']}” ({first['filename']})",
+            {"document_id": first["document_id"], "version": 2},
+            at,
+        )
+    for k in range(max(0, missing - len(v2_rows)) if task_rows else 0):
+        row = task_rows[k % len(task_rows)]
+        event(
+            row["transaction_id"],
+            row["created_by_id"],
+            "task_updated",
+            f"Task reopened: {row['title']}",
+            {"task_id": task_ids[k % len(task_rows)], "status": [tasks.DONE, tasks.OPEN]},
+            row["created_at"] + timedelta(hours=1 + k % 48),
+        )
+    insert_rows(DocumentVersion, ver_rows + v2_rows)
+    if v2_rows:
+        from sqlalchemy import bindparam, update
+
+        table = Document.__table__  # type: ignore[attr-defined]
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("doc_id"))
+            .values(current_version=2, updated_at=bindparam("at"))
+        )
+        db.connection().execute(
+            stmt,
+            [{"doc_id": doc_ids[j], "at": doc_rows[j]["updated_at"]} for j in range(len(v2_rows))],
+        )
+    insert_rows(Event, events)
+
+    # Key dates on files under contract.
+    kd_rows: list[dict[str, Any]] = []
+    if key_dates:
+        now = utcnow()
+        for txn_id, _owner, _stage, effective, closing in open_txns:
+            if not effective:
+                continue
+            for pos, (key, label, day) in enumerate(
+                (
+                    ("inspection", "Inspection period ends", effective + timedelta(days=10)),
+                    ("appraisal", "Appraisal contingency ends", effective + timedelta(days=17)),
+                    ("closing", "Closing", closing),
+                )
+            ):
+                if day is None:
+                    continue
+                kd_rows.append(
+                    {
+                        "org_id": org_id,
+                        "transaction_id": txn_id,
+                        "key": key,
+                        "label": label,
+                        "position": pos,
+                        # What key_dates.rule_to_json writes for an entered date.
+                        "rule": {"kind": "entered", "on": day.isoformat(), "at": None},
+                        "computed_date": day,
+                        "override_date": None,
+                        "override_reason": "",
+                        "due_at": None,
+                        "shared_with_parties": True,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+        insert_rows(KeyDate, kd_rows)
+    db.flush()
+    return BulkVolume(
+        tasks_added=len(task_rows),
+        tasks_total=have_tasks + len(task_rows),
+        events_added=len(events),
+        events_total=have_events + len(events),
+        documents=len(doc_rows),
+        versions=len(ver_rows) + len(v2_rows),
+        key_dates=len(kd_rows),
+        busy_transaction_id=busy[0] if busy else None,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
 # ---------------------------------------------------------------- entry points
 
 

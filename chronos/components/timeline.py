@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 from reflex.vars import Var
+from reflex.vars.function import FunctionStringVar
 
 from chronos.services.timeline import EventRow
 
@@ -47,9 +48,33 @@ def _icon(kind: Var) -> rx.Component:
     )
 
 
+# Formatting in the browser with its own Intl API (viewer's zone and language) instead of
+# rx.moment, which adds moment.js (~55 KB) to every page that shows a time (bench/FINDINGS.md).
+_LOCAL_TIME = FunctionStringVar.create(
+    "((s) => { const d = new Date(s); return isNaN(d) ? '' : d.toLocaleString(undefined,"
+    " {weekday: 'short', day: 'numeric', month: 'short', year: 'numeric',"
+    " hour: 'numeric', minute: '2-digit'}); })"
+)
+_FROM_NOW = FunctionStringVar.create(
+    "((s) => { const d = new Date(s); if (isNaN(d)) return '';"
+    " const secs = (d.getTime() - Date.now()) / 1000; const abs = Math.abs(secs);"
+    " const rtf = new Intl.RelativeTimeFormat(undefined, {numeric: 'auto'});"
+    " const steps = [[60, 'second', 1], [3600, 'minute', 60], [86400, 'hour', 3600],"
+    " [2592000, 'day', 86400], [31536000, 'month', 2592000], [Infinity, 'year', 31536000]];"
+    " for (const [limit, unit, size] of steps) { if (abs < limit)"
+    " return abs < 45 && unit === 'second' ? 'just now' : rtf.format(Math.round(secs / size), unit); }"
+    " return ''; })"
+)
+
+
 def local_time(iso: Var) -> rx.Component:
     """Render a UTC ISO timestamp in the viewer's own time zone."""
-    return rx.moment(iso, format="ddd D MMM YYYY, h:mm a", local=True)
+    return rx.el.time(_LOCAL_TIME.call(iso), date_time=iso)
+
+
+def time_ago(iso: Var) -> rx.Component:
+    """ "3 hours ago" for a UTC ISO timestamp (the exact time in a tooltip)."""
+    return rx.el.time(_FROM_NOW.call(iso), date_time=iso, title=_LOCAL_TIME.call(iso))
 
 
 def timeline_list(

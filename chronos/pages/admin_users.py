@@ -10,6 +10,7 @@ import reflex as rx
 from chronos import routes
 from chronos.components.admin_nav import admin_tabs
 from chronos.components.layout import app_shell
+from chronos.components.timeline import local_time, time_ago
 from chronos.components.ui import (
     empty_state,
     error_callout,
@@ -280,7 +281,7 @@ def _status_badge(r: UserRow) -> rx.Component:
 def _when(iso: Any) -> rx.Component:
     return rx.cond(
         iso,
-        rx.moment(iso, format="MMM D, YYYY h:mm A", local=True),
+        local_time(iso),
         rx.text("Never", color_scheme="gray", as_="span"),
     )
 
@@ -604,7 +605,7 @@ def invitation_item(r: InvitationRow, on_resend: Any, on_revoke: Any) -> rx.Comp
             rx.text(
                 r.email,
                 " · sent ",
-                rx.moment(r.last_sent_at, from_now=True),
+                time_ago(r.last_sent_at),
                 rx.cond(r.send_count > 1, " (" + r.send_count.to_string() + " times)", ""),
                 rx.cond(r.invited_by, " by " + r.invited_by, ""),
                 size="1",

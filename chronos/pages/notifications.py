@@ -7,6 +7,7 @@ import reflex as rx
 
 from chronos import routes
 from chronos.components.layout import app_shell
+from chronos.components.timeline import time_ago
 from chronos.components.ui import (
     empty_state,
     error_callout,
@@ -179,7 +180,7 @@ def _row(n: NotificationRow) -> rx.Component:
             rx.box(
                 rx.text(n.title, size="2", weight=rx.cond(n.unread, "bold", "regular")),
                 rx.cond(n.body, rx.text(n.body, size="1", color_scheme="gray")),
-                rx.moment(n.created_at, from_now=True, size="1", color=rx.color("gray", 10)),
+                rx.text(time_ago(n.created_at), size="1", color=rx.color("gray", 10)),
                 flex="1",
                 min_width="0",
                 text_align="left",

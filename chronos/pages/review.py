@@ -14,6 +14,7 @@ import reflex as rx
 
 from chronos import routes
 from chronos.components.layout import api_url, app_shell
+from chronos.components.timeline import time_ago
 from chronos.components.ui import empty_state, error_callout, loading_block, page_header, pager
 from chronos.db import session_scope
 from chronos.models import Role
@@ -287,7 +288,7 @@ def _row(r: ReviewRow) -> rx.Component:
                     "Uploaded by ",
                     r.uploaded_by,
                     " · ",
-                    rx.moment(r.uploaded_at, from_now=True),
+                    time_ago(r.uploaded_at),
                     size="1",
                     color_scheme="gray",
                 ),
@@ -314,7 +315,7 @@ def _row(r: ReviewRow) -> rx.Component:
                     " by ",
                     r.reviewed_by,
                     " · ",
-                    rx.moment(r.reviewed_at, from_now=True),
+                    time_ago(r.reviewed_at),
                     size="1",
                     color_scheme="gray",
                 ),

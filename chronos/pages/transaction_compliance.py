@@ -16,6 +16,7 @@ import reflex as rx
 from chronos import routes
 from chronos.components.layout import api_url
 from chronos.components.native_form import native_form
+from chronos.components.timeline import time_ago
 from chronos.components.ui import error_callout, field, select_field
 from chronos.db import session_scope
 from chronos.models import Role
@@ -445,7 +446,7 @@ def _slot_row(r: SlotRow) -> rx.Component:
                     "by ",
                     r.uploaded_by,
                     " · ",
-                    rx.moment(r.updated_at, from_now=True),
+                    time_ago(r.updated_at),
                     size="1",
                     color_scheme="gray",
                 ),

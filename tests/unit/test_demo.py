@@ -297,6 +297,65 @@ def test_large_sizes_use_bulk_inserts_by_default(make_db: Any) -> None:
     assert result.transactions == demo.SERVICE_MODE_MAX + 1
 
 
+def test_bulk_volume_reaches_the_targets_inside_its_org(make_db: Any) -> None:
+    from chronos.models import Document, DocumentVersion, KeyDate
+    from chronos.services import documents as doc_service
+
+    engine = make_db()
+    main = _generate(engine, seed=5, transactions=60, use_services=False, slug="vol-main")
+    other = _generate(engine, seed=6, transactions=10, use_services=False, slug="vol-other")
+    with session_scope(engine) as db:
+        volume = demo.add_bulk_volume(
+            db,
+            main.org_id,
+            seed=5,
+            today=TODAY,
+            tasks_total=2_000,
+            events_total=4_000,
+            documents=300,
+            busy_documents=120,
+            key_dates=True,
+        )
+    assert volume.tasks_total == 2_000 and volume.events_total == 4_000
+    assert volume.documents == 300 and volume.versions > 300
+    assert volume.busy_transaction_id is not None
+    with Session(engine) as db:
+
+        def count(model: Any, org_id: int, *where: Any) -> int:
+            return len(db.exec(select(model.id).where(model.org_id == org_id, *where)).all())
+
+        assert count(Task, main.org_id) == 2_000
+        assert count(Event, main.org_id) == 4_000
+        assert count(Document, main.org_id) == 300
+        assert count(Document, other.org_id) == 0 and count(KeyDate, other.org_id) == 0
+        assert (
+            count(Document, main.org_id, Document.transaction_id == volume.busy_transaction_id)
+            >= 120
+        )
+        # Every row points at a transaction of its own org; every document has its current version.
+        own = set(db.exec(select(Transaction.id).where(Transaction.org_id == main.org_id)).all())
+        for model in (Task, Event, Document, KeyDate):
+            txn_ids = db.exec(select(model.transaction_id).where(model.org_id == main.org_id)).all()
+            assert set(txn_ids) <= own
+        docs = db.exec(select(Document).where(Document.org_id == main.org_id)).all()
+        versions = {
+            (v.document_id, v.version)
+            for v in db.exec(select(DocumentVersion).where(DocumentVersion.org_id == main.org_id))
+        }
+        assert all((d.id, d.current_version) in versions for d in docs)
+        assert all(d.category in doc_service.CATEGORIES for d in docs)
+        # Key dates are valid rules: the service reads them back.
+        from chronos.services import key_dates as kd_service
+
+        kd_rows = db.exec(select(KeyDate).where(KeyDate.org_id == main.org_id)).all()
+        assert kd_rows
+        for row in kd_rows:
+            rule = kd_service.rule_from_json(row.key, row.label, row.rule)
+            assert rule.on == row.computed_date  # type: ignore[union-attr]
+        done = db.exec(select(Task).where(Task.org_id == main.org_id, Task.status == "done")).all()
+        assert done and all(t.completed_at is not None for t in done)
+
+
 def test_an_existing_slug_is_refused(make_db: Any) -> None:
     from chronos.services.errors import Conflict
 
