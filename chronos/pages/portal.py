@@ -557,6 +557,16 @@ class PortalDealState(SessionState):
         self.error = ""
 
     @rx.event
+    async def load_page(self):  # type: ignore[no-untyped-def]
+        """The deal and the portal sections in one event (one lock, one update); each
+        section checks the actor itself."""
+        result = PortalDealState.load.fn(self)
+        for cls in (PortalMessagesState, PortalDocumentsState, PortalSignState):
+            section = await self.get_state(cls)
+            cls.load.fn(section)
+        return result
+
+    @rx.event
     def load(self):  # type: ignore[no-untyped-def]
         self.loading = True
         # Whatever deal this tab showed before must not linger while, or instead of, this one.
@@ -947,12 +957,7 @@ def _deal_content() -> rx.Component:
 @page(
     "/portal/[txn_id]",
     "Transaction",
-    on_load=[
-        PortalDealState.load,
-        PortalMessagesState.load,
-        PortalDocumentsState.load,
-        PortalSignState.load,
-    ],
+    on_load=PortalDealState.load_page,
 )
 def portal_deal_page() -> rx.Component:
     return app_shell(
