@@ -521,6 +521,28 @@ def void(db: Session, actor: User | None, request_id: int, reason: str) -> Signa
             transaction_id=txn.id,
             dedupe_key=f"sign-void:{req.id}:{s.id}",
         )
+        user = db.get(User, s.user_id)
+        if user is not None and user.is_active:
+            link = (
+                routes.transaction(txn.id or 0)
+                if user.is_staff
+                else routes.portal_transaction(txn.id or 0)
+            )
+            queue_email(
+                db,
+                to=user.email,
+                template="signature_voided",
+                context={
+                    "sender": actor.full_name,
+                    "title": req.title,
+                    "address": txn.address,
+                    "reason": why,
+                    "url": routes.public_url(link),
+                },
+                org_id=txn.org_id,
+                user_id=user.id,
+                transaction_id=txn.id,
+            )
     db.flush()
     return req
 

@@ -218,6 +218,9 @@ def test_void_needs_staff_a_reason_and_a_pending_request(db: Session, world: Wor
     # the notified client is told; the attorney was never asked
     assert len(_notes(db, world.client.id, "signature_voided")) == 1
     assert _notes(db, world.attorney.id, "signature_voided") == []
+    voided = _emails(db, world.client.email, "signature_voided")
+    assert len(voided) == 1 and "Wrong price on page 2" in voided[0].text_body
+    assert _emails(db, world.attorney.email, "signature_voided") == []
     with pytest.raises(Conflict):
         signatures.void(db, world.agent, req.id or 0, "again")
     with pytest.raises(Conflict, match="voided"):
