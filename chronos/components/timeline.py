@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 from reflex.vars import Var
 from reflex.vars.function import FunctionStringVar
@@ -50,12 +52,12 @@ def _icon(kind: Var) -> rx.Component:
 
 # Formatting in the browser with its own Intl API (viewer's zone and language) instead of
 # rx.moment, which adds moment.js (~55 KB) to every page that shows a time (bench/FINDINGS.md).
-_LOCAL_TIME = FunctionStringVar.create(
+_LOCAL_TIME: FunctionStringVar[Any] = FunctionStringVar.create(
     "((s) => { const d = new Date(s); return isNaN(d) ? '' : d.toLocaleString(undefined,"
     " {weekday: 'short', day: 'numeric', month: 'short', year: 'numeric',"
     " hour: 'numeric', minute: '2-digit'}); })"
 )
-_FROM_NOW = FunctionStringVar.create(
+_FROM_NOW: FunctionStringVar[Any] = FunctionStringVar.create(
     "((s) => { const d = new Date(s); if (isNaN(d)) return '';"
     " const secs = (d.getTime() - Date.now()) / 1000; const abs = Math.abs(secs);"
     " const rtf = new Intl.RelativeTimeFormat(undefined, {numeric: 'auto'});"
