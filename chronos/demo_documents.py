@@ -4,8 +4,8 @@ services as uploads, so `make run` shows every document feature working on first
 On the demo agent's open buyer file with the demo client: the required-documents checklist,
 a purchase agreement awaiting review (with an empty initials field the pre-check flags), a
 seller's disclosure returned with a note, an accepted lead-paint disclosure, an inspection
-report shared with the client, and an inspection addendum waiting for the client's
-signature. Every listing and buying file of the demo agent gets its checklist.
+report shared with the client, and an inspection repair addendum ready for the agent to send
+for signature. Every listing and buying file of the demo agent gets its checklist.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from reportlab.pdfgen import canvas
 from sqlmodel import Session, col, select
 
 from chronos.models import Organization, Participant, Role, Stage, Transaction, User
-from chronos.services import compliance, documents, signatures
+from chronos.services import compliance, documents
 from chronos.services.errors import ChronosError
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ def seed_demo_documents(db: Session, org_slug: str) -> int:
     txn_id, address = buying.id, buying.street
     added = 0
     try:
-        purchase = _store(
+        _store(
             db,
             agent,
             txn_id,
@@ -225,7 +225,7 @@ def seed_demo_documents(db: Session, org_slug: str) -> int:
             slot_key="lead_based_paint",
             category="disclosure",
         )
-        inspection = _store(
+        _store(
             db,
             agent,
             txn_id,
@@ -245,7 +245,7 @@ def seed_demo_documents(db: Session, org_slug: str) -> int:
             category="inspection",
             share=documents.Share(client=True),
         )
-        addendum = _store(
+        _store(
             db,
             agent,
             txn_id,
@@ -270,21 +270,6 @@ def seed_demo_documents(db: Session, org_slug: str) -> int:
             disclosure,
             "The seller's signature is missing on page 1. Please have it signed and upload it again.",
         )
-        signer = db.exec(
-            select(Participant.id).where(
-                Participant.transaction_id == txn_id, Participant.user_id == client.id
-            )
-        ).first()
-        if signer is not None:
-            signatures.request_signatures(
-                db,
-                agent,
-                addendum,
-                [int(signer)],
-                title="Inspection repair addendum",
-                message="Please review and sign the repair addendum we discussed.",
-            )
-        del purchase, inspection
     except ChronosError as exc:  # the demo must never stop the app from starting
         log.warning("demo documents were not all added: %s", exc.message)
     return added

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, expect
 from sqlmodel import select
 
 from chronos.db import make_engine, session_scope
-from chronos.models import ComplianceTemplate, Transaction, User
+from chronos.models import ComplianceTemplate, DocumentSlot, Transaction, User
 from chronos.services import compliance
 from tests.browser.conftest import DESKTOP, PHONE, RunningApp, demo_email, screenshot, sign_in
 from tests.support.pdfs import make_pdf
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.browser
 NOTE = "Initials missing on page 3"
 
 
-def _deal_with_a_checklist(app: RunningApp) -> int:
+def _deal_with_a_checklist(app: RunningApp) -> tuple[int, str]:
     """One of the agent's open deals with a one-item checklist. The template is switched off,
     so files other tests create get no required documents (they close freely)."""
     engine = make_engine(app.database_url)
@@ -38,6 +38,15 @@ def _deal_with_a_checklist(app: RunningApp) -> int:
                 .order_by(Transaction.id.desc())  # type: ignore[union-attr]
             ).first()
             assert txn is not None, "the demo agent has a deal under contract"
+            # The demo's own checklist may already have this item on the file: start it
+            # missing (a document filed on it keeps existing, just unfiled).
+            for slot in db.exec(
+                select(DocumentSlot).where(
+                    DocumentSlot.transaction_id == txn.id, DocumentSlot.key == "inspection_report"
+                )
+            ).all():
+                db.delete(slot)
+            db.flush()
             tpl = ComplianceTemplate(
                 org_id=agent.org_id,
                 name="Browser test checklist",
@@ -56,7 +65,7 @@ def _deal_with_a_checklist(app: RunningApp) -> int:
             db.add(tpl)
             db.flush()
             compliance.apply_template(db, agent, txn.id or 0, tpl.id or 0)
-            return txn.id or 0
+            return txn.id or 0, txn.street
     finally:
         engine.dispose()
 
@@ -64,7 +73,7 @@ def _deal_with_a_checklist(app: RunningApp) -> int:
 def test_the_agent_files_the_admin_returns_the_agent_sees_the_note(
     browser: Browser, app_server: RunningApp, tmp_path: Path
 ) -> None:
-    txn_id = _deal_with_a_checklist(app_server)
+    txn_id, street = _deal_with_a_checklist(app_server)
     pdf = tmp_path / "inspection-report.pdf"
     pdf.write_bytes(
         make_pdf(
@@ -97,7 +106,13 @@ def test_the_agent_files_the_admin_returns_the_agent_sees_the_note(
     sign_in(admin, app_server, "admin")
     expect(admin.get_by_role("link", name="Review").first).to_be_visible()
     admin.goto(f"{app_server.base_url}/review")
-    item = admin.locator("[data-document]").filter(has_text="Inspection report").first
+    # The demo brokerage has other documents waiting too: this file's one.
+    item = (
+        admin.locator("[data-document]")
+        .filter(has_text="Inspection report")
+        .filter(has_text=street)
+        .first
+    )
     expect(item).to_be_visible()
     expect(item.get_by_text("Empty signature fields: Buyer Initials p3")).to_be_visible()
     expect(item.get_by_text(re.compile("Uploaded by"))).to_be_visible()
