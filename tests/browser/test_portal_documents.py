@@ -192,13 +192,13 @@ def test_client_previews_uploads_and_sees_the_lenders_condition(
     form.get_by_label("Due date").fill("2030-03-01")
     form.get_by_role("button", name="Save").click()
     expect(form).to_be_hidden()
-    expect(lender.get_by_text(CONDITION)).to_be_visible()
+    expect(lender.get_by_text(CONDITION, exact=True)).to_be_visible()
     screenshot(lender, "portal-conditions-lender-phone")
 
     dark = _phone(browser, app, "client", dark=True)
     dark.goto(f"{app.base_url}/portal/{txn_id}")
     expect(dark.get_by_role("heading", name="Loan conditions")).to_be_visible()
-    expect(dark.get_by_text(CONDITION)).to_be_visible()
+    expect(dark.get_by_text(CONDITION, exact=True)).to_be_visible()
     expect(dark.get_by_role("button", name="Upload", exact=True).first).to_be_visible()
     screenshot(dark, "portal-conditions-client-phone-dark")
 
