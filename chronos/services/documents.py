@@ -669,9 +669,16 @@ def list_versions(db: Session, actor: User | None, document_id: int) -> list[Ver
 def documents_for_picker(db: Session, actor: User | None, transaction_id: int) -> list[DocumentRow]:
     """Every document of the file the actor may see (up to 200, newest first), for pickers
     such as message attachments and signature requests."""
-    return list_documents(db, actor, transaction_id, page_size=100).items + (
-        list_documents(db, actor, transaction_id, page=2, page_size=100).items
-    )
+    actor = access.require_active(actor)
+    txn = access.get_visible_transaction(db, actor, transaction_id)
+    pairs = db.exec(
+        select(Document, DocumentVersion)
+        .join(DocumentVersion, _current_join())
+        .where(Document.transaction_id == txn.id, visible_documents(actor))
+        .order_by(col(Document.updated_at).desc(), col(Document.id).desc())
+        .limit(200)
+    ).all()
+    return _rows(db, pairs)
 
 
 # --- signed links -------------------------------------------------------------------------

@@ -350,8 +350,9 @@ def start_thread(
         members = _own_participant_ids(db, actor, transaction_id)
         if not members:  # visible to a non-staff user only through a participant row
             raise NotFound("Transaction not found.")
+    attached: list[int] = []
     try:
-        _check_attachments(db, actor, txn, attachment_ids)
+        attached = _check_attachments(db, actor, txn, attachment_ids)
     except ValidationFailed as exc:
         errors.update(exc.errors)
     if errors:
@@ -382,7 +383,7 @@ def start_thread(
         summary=f"{actor.full_name} started {kind}: {title}",
         data={"thread_id": thread.id, "visibility": thread.visibility},
     )
-    _add_message(db, actor, txn, thread, text, now, attachment_ids)
+    _add_message(db, actor, txn, thread, text, now, attached)
     return thread
 
 
@@ -398,9 +399,9 @@ def post_message(
     text = _clean_body(body)
     txn = db.get(Transaction, thread.transaction_id)
     assert txn is not None
-    _check_attachments(db, actor, txn, attachment_ids)
+    attached = _check_attachments(db, actor, txn, attachment_ids)
     _count_send(actor)
-    return _add_message(db, actor, txn, thread, text, utcnow(), attachment_ids)
+    return _add_message(db, actor, txn, thread, text, utcnow(), attached)
 
 
 MAX_ATTACHMENTS = 10
@@ -434,6 +435,7 @@ def _add_message(
     now: datetime,
     attachment_ids: list[int] | None = None,
 ) -> Message:
+    """Store a message; ``attachment_ids`` were already checked (``_check_attachments``)."""
     assert thread.id is not None
     message = Message(
         org_id=thread.org_id,
@@ -441,7 +443,7 @@ def _add_message(
         author_id=actor.id,
         body=text,
         created_at=now,
-        attachments=_check_attachments(db, actor, txn, attachment_ids),
+        attachments=list(attachment_ids or []),  # checked by the caller
     )
     db.add(message)
     thread.last_message_at = now
