@@ -8,6 +8,7 @@ so a revoked session or a deactivated user is refused even on a page left open.
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 import reflex as rx
@@ -21,6 +22,30 @@ from chronos.services.errors import ChronosError, NotFound
 from chronos.services.security_log import Client
 
 log = logging.getLogger(__name__)
+
+# One event (one websocket message) resolves its session once. A page loader fans out to every
+# panel's loader, and each one asks for the actor and the nav badges again; before this cache
+# that was up to ten session lookups and twenty badge counts per page open (bench/FINDINGS.md).
+# Keyed by the event's txid and the cookie's token, so the next event always checks again: a
+# revoked session is still refused on the very next click.
+_EVENT_ACTOR: ContextVar[tuple[str, str | None, User | None] | None] = ContextVar(
+    "chronos_event_actor", default=None
+)
+_EVENT_BADGES: ContextVar[tuple[str, int | None] | None] = ContextVar(
+    "chronos_event_badges", default=None
+)
+
+
+def _event_txid() -> str | None:
+    """The txid of the event being processed, or None outside Reflex's event processor."""
+    from reflex_base.event.context import EventContext
+
+    try:
+        return EventContext.get().txid or None  # "" is a processor's root context, no event
+    except LookupError:
+        return None
+
+
 STAFF = frozenset({Role.ADMIN, Role.AGENT, Role.COORDINATOR})
 EXTERNAL = frozenset({Role.CLIENT, Role.ATTORNEY, Role.LENDER})
 
@@ -43,8 +68,15 @@ class SessionState(rx.State):
 
     def _actor(self) -> User | None:
         token = token_from_cookie_header(self.router.headers.cookie)
-        with session_scope() as db:
-            user = auth.resolve_session(db, token)
+        txid = _event_txid()
+        cached = _EVENT_ACTOR.get()
+        if txid is not None and cached is not None and cached[:2] == (txid, token):
+            user = cached[2]
+        else:
+            with session_scope() as db:
+                user = auth.resolve_session(db, token)
+            if txid is not None:
+                _EVENT_ACTOR.set((txid, token, user))
         if user is None:
             self._forget_user()
             return None
@@ -79,7 +111,14 @@ class SessionState(rx.State):
         self.refresh_unread(user)
         return user, None
 
-    def refresh_unread(self, user: User) -> None:
+    def refresh_unread(self, user: User, *, force: bool = False) -> None:
+        """The nav badges (unread notifications, documents awaiting review): counted once per
+        event unless ``force`` (after an action of this event changed what they count)."""
+        txid = _event_txid()
+        if not force and txid is not None and _EVENT_BADGES.get() == (txid, user.id):
+            return  # counted already in this event (another panel's loader)
+        if txid is not None:
+            _EVENT_BADGES.set((txid, user.id))
         with session_scope() as db:
             self.unread_count = notifications.unread_count(db, user)
             self.review_count = compliance.pending_review_count(db, user)
