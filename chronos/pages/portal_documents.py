@@ -195,11 +195,11 @@ class PortalDocumentsState(ConditionPanel, SessionState):
 def _doc_item(d: PortalDoc) -> rx.Component:
     s = PortalDocumentsState
     return rx.flex(
-        rx.icon(
-            rx.cond(d.is_pdf, "file_text", "image"),  # type: ignore[arg-type]
-            size=22,
-            flex_shrink="0",
-            color=rx.color("gray", 10),
+        # Literal icon names only: a Var name pulls in lucide's 56 KB DynamicIcon map.
+        rx.cond(
+            d.is_pdf,
+            rx.icon("file_text", size=22, flex_shrink="0", color=rx.color("gray", 10)),
+            rx.icon("image", size=22, flex_shrink="0", color=rx.color("gray", 10)),
         ),
         rx.flex(
             rx.text(d.title, weight="medium", size="2", word_break="break-word"),

@@ -637,7 +637,9 @@ def documents_panel() -> rx.Component:
             rx.badge(s.total, variant="soft", color_scheme="gray"),
             rx.spacer(),
             rx.button(
-                rx.icon(rx.cond(s.upload_open, "chevron_up", "upload"), size=16),
+                # Two literal icons, not rx.icon(<a Var>): a Var name makes Reflex ship lucide's
+                # DynamicIcon, a 56 KB map of every icon (bench/PAGEWEIGHT.md, "dot-*.js").
+                rx.cond(s.upload_open, rx.icon("chevron_up", size=16), rx.icon("upload", size=16)),
                 "Upload",
                 variant=rx.cond(s.upload_open, "soft", "solid"),
                 on_click=s.set_upload_open(~s.upload_open),
