@@ -5,7 +5,22 @@ Production: set REFLEX_REDIS_URL for Reflex's state manager and REFLEX_API_URL /
 REFLEX_DEPLOY_URL to the public URL (see README).
 """
 
+import os
+
 import reflex as rx
+from reflex import constants
+
+# Without Redis (one worker process): tab state in memory, expired like Redis's. Reflex's default
+# there, "disk", also pickles changed states into .states/ and rescans that whole folder on
+# every write pass: about a tenth of the worker's CPU under load, and 100-user p95 631/465 ms
+# against 291/386 ms in memory (bench/FINDINGS.md). Chronos reloads a tab's data from the
+# database when it reconnects, so a restart loses only unsent form input. With
+# REFLEX_REDIS_URL set, Reflex keeps choosing its Redis state manager itself.
+_state_manager = (
+    {}
+    if os.environ.get("REFLEX_REDIS_URL")
+    else {"state_manager_mode": constants.StateManagerMode.MEMORY}
+)
 
 config = rx.Config(
     app_name="chronos",
@@ -18,4 +33,5 @@ config = rx.Config(
     ],
     # A private CRM has nothing to put in a public sitemap.
     disable_plugins=[rx.plugins.SitemapPlugin],
+    **_state_manager,
 )

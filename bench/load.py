@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.load [--setups single,scaleout] [--steps 10,50,100,150,200]
                                    [--step-seconds 45] [--max-users 300] [--transactions 2000]
+                                   [--think 0.5,2] [--workers N]
 
 What it does, per setup:
 
@@ -13,16 +14,19 @@ What it does, per setup:
    second brokerage that must stay invisible.
 3. Starts ``reflex run --env prod --backend-only --backend-host 127.0.0.1`` there:
    - ``single``: one worker, the embedded defaults: SQLite, in-process jobs, Reflex's
-     in-memory state manager, in-memory rate limits;
-   - ``scaleout``: ``REFLEX_REDIS_URL`` (Reflex then uses the Redis state manager and runs
-     ``2 x CPUs + 1`` granian workers), PostgreSQL, ``CHRONOS_JOBS_URL=redis://`` with
+     default state manager (memory, persisted to disk), in-memory rate limits;
+   - ``scaleout``: ``REFLEX_REDIS_URL`` (Reflex then uses the Redis state manager),
+     ``--workers`` granian workers (``GRANIAN_WORKERS``, default one per CPU; Reflex's own
+     default with Redis is ``2 x CPUs + 1``), PostgreSQL, ``CHRONOS_JOBS_URL=redis://`` with
      ``CHRONOS_JOBS_IN_PROCESS=0`` and two ``chronos worker`` processes, Redis rate limits.
 4. Signs every login in through the real ``POST /auth/sign-in`` (Origin header, session
    cookie from ``Set-Cookie``), then runs steps of N simulated browsers. Each one is a
    python-socketio client on ``/_event`` (engine.io v4, websocket transport, the session
    cookie in the upgrade request, a fresh Reflex client token) that sends the same events the
-   compiled frontend sends (``hydrate_and_load`` with the page's router data on connect and on
-   every navigation, then the page's event handlers by their full names) and loops a journey:
+   compiled frontend sends (``hydrate_and_load`` with the page's router data on connect,
+   ``on_load_internal`` with the new route's router data on every in-app navigation, as the
+   compiled frontend does, then the page's event handlers by their full names) and loops a
+   journey:
 
    staff (9 in 10): open /pipeline -> filter by stage -> search -> clear filters ->
    open /transactions/<id> -> complete (or reopen) a task -> start a message thread;
@@ -31,11 +35,14 @@ What it does, per setup:
    A round trip is timed from the emit to the state delta that ends it: for a page open, the
    root state's ``is_hydrated`` turning true (after every on_load handler ran); for an
    action, the delta of the state its last chained handler writes. A think time of
-   0.5-2 s separates a user's events (people read pages). Errors: a failed connect or
+   0.5-2 s (``--think``) separates a user's events: a user clicking without pause; people
+   reading pages click far less often. Errors: a failed connect or
    sign-in, a round trip with no answer within 15 s, a dropped socket, a delta that sets a
    page's ``error`` var, a redirect to sign-in.
-5. Reports per step p50/p95/p99 of every round trip (and per event), errors, events/s and
-   the server's RSS (the process tree, sampled every second; the job workers separately).
+5. Reports per step p50/p95/p99 of every round trip (and per event), errors, events/s,
+   the server's RSS (the process tree, sampled every second; the job workers separately) and
+   CPU: the server tree's CPU seconds over the step, as a share of one CPU and per round trip
+   (what an event costs, whatever the queueing), and the load generator's own share.
    Steps go up until p95 > 1 s or any error (but always up to 100 users, the product plan's
    figure), ``--max-users`` or the time budget.
 
@@ -84,7 +91,7 @@ SEED = 9090
 TODAY = date(2026, 3, 2)
 MAX_STEP_SECONDS = 60
 ANSWER_TIMEOUT = 15.0
-THINK = (0.5, 2.0)
+THINK = (0.5, 2.0)  # seconds between a user's events (``--think``)
 MUST_REACH = 100  # users: the product plan's load test
 PASSWORD_ENV = "CHRONOS_DEMO_PASSWORD"
 PASSWORD = "bench-load-password-2026"
@@ -98,6 +105,11 @@ MESSAGES = f"{SESSION}.chronos___pages___transaction_messages____message_panel_s
 PORTAL = f"{SESSION}.chronos___pages___portal____portal_state"
 PORTAL_DEAL = f"{SESSION}.chronos___pages___portal____portal_deal_state"
 HYDRATE = f"{ROOT_STATE}.hydrate_and_load"
+# What the compiled frontend sends on an in-app (client-side) navigation: only the page's
+# on_load chain, never a second hydrate (reflex_base/.templates/web/utils/state.js,
+# ``addEvents(app.onLoadInternalEvent())`` in the location effect; Chronos keeps no
+# rx.Cookie / rx.LocalStorage vars, so no ``update_vars_internal`` goes with it).
+ON_LOAD = f"{ROOT_STATE}.reflex___state____on_load_internal_state.on_load_internal"
 NAMESPACE = "/_event"
 
 
@@ -124,6 +136,11 @@ class StepStats:
     errors: dict[str, int] = field(default_factory=dict)
     error_examples: list[str] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)
+    # CPU seconds (user + system) spent during the step by the server's process tree, the job
+    # workers and this load generator: what one round trip costs, whatever the queueing.
+    server_cpu_s: float = 0.0
+    workers_cpu_s: float = 0.0
+    generator_cpu_s: float = 0.0
     worker_rss_mb: list[float] = field(default_factory=list)
     connects: list[float] = field(default_factory=list)
     journeys: int = 0
@@ -168,6 +185,18 @@ class StepStats:
             "errors": self.error_count,
             "errors_by_kind": dict(self.errors),
             "error_examples": self.error_examples,
+            "server_cpu_ms_per_round_trip": round(self.server_cpu_s * 1000 / len(every), 2)
+            if every
+            else None,
+            "server_cpu_percent": round(100 * self.server_cpu_s / self.seconds, 1)
+            if self.seconds
+            else None,
+            "job_workers_cpu_percent": round(100 * self.workers_cpu_s / self.seconds, 1)
+            if self.seconds
+            else None,
+            "generator_cpu_percent": round(100 * self.generator_cpu_s / self.seconds, 1)
+            if self.seconds
+            else None,
             "server_rss_mb_max": round(max(self.rss_mb), 1) if self.rss_mb else None,
             "server_rss_mb_end": round(self.rss_mb[-1], 1) if self.rss_mb else None,
             "job_workers_rss_mb_max": round(max(self.worker_rss_mb), 1)
@@ -275,10 +304,15 @@ class Browser:
         return "/" + "/".join("<id>" if p.isdigit() else p for p in parts)
 
     async def open(self, path: str, query: dict[str, str] | None = None) -> None:
-        """A client-side navigation: the frontend sends hydrate_and_load with the new route."""
+        """A client-side navigation: ``on_load_internal`` with the new route's router data.
+
+        The frontend marks the page not hydrated locally and sends the on_load chain; the
+        backend flips ``is_hydrated`` false and, after the page's loaders, true again. A full
+        page load (a reload, a typed address) is ``connect``: a new socket and a hydrate.
+        """
         self.path, self.query = path, query or {}
         await self._round_trip(
-            f"open {self._label(path)}", HYDRATE, {}, self.hydrated, router=self._router()
+            f"open {self._label(path)}", ON_LOAD, {}, self.hydrated, router=self._router()
         )
 
     async def call(
@@ -440,6 +474,31 @@ def tree_rss_mb(pids: list[int]) -> float:
     return total / 1024 / 1024
 
 
+def own_cpu_seconds() -> float:
+    """User + system CPU seconds of this process alone (the load generator), so far."""
+    import psutil
+
+    times = psutil.Process().cpu_times()
+    return float(times.user + times.system)
+
+
+def tree_cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes and their children, so far."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            for p in [proc, *proc.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    times = p.cpu_times()
+                    total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
 async def sample_rss(stats: StepStats, server: int, workers: list[int], stop: float) -> None:
     while time.perf_counter() < stop:
         stats.rss_mb.append(tree_rss_mb([server]))
@@ -453,6 +512,11 @@ async def run_step(
 ) -> StepStats:
     stats = StepStats(users=users, seconds=seconds)
     rng = random.Random(SEED + users)
+    cpu_start = (
+        tree_cpu_seconds([server]),
+        tree_cpu_seconds(workers),
+        own_cpu_seconds(),
+    )
     started = time.perf_counter()
     ramp = min(5.0, seconds / 4)
     stop = started + seconds
@@ -493,6 +557,9 @@ async def run_step(
     await asyncio.gather(*tasks, return_exceptions=True)
     await sampler
     stats.seconds = time.perf_counter() - started
+    stats.server_cpu_s = tree_cpu_seconds([server]) - cpu_start[0]
+    stats.workers_cpu_s = tree_cpu_seconds(workers) - cpu_start[1]
+    stats.generator_cpu_s = own_cpu_seconds() - cpu_start[2]
     return stats
 
 
@@ -746,6 +813,9 @@ def run_setup(setup: str, args: argparse.Namespace) -> dict[str, Any]:
                         "REFLEX_REDIS_URL": f"{REDIS_URL}/{REDIS_DBS['state']}",
                         "CHRONOS_JOBS_URL": f"{REDIS_URL}/{REDIS_DBS['jobs']}",
                         "CHRONOS_JOBS_IN_PROCESS": "0",
+                        # Reflex's default with Redis is 2 x CPUs + 1 (sized for blocking
+                        # workers); these are asyncio workers, so one per CPU (README).
+                        "GRANIAN_WORKERS": str(args.workers),
                         "CHRONOS_RATE_LIMIT_STORAGE": f"{REDIS_URL}/{REDIS_DBS['limits']}",
                     }
                 )
@@ -811,7 +881,10 @@ def run_setup(setup: str, args: argparse.Namespace) -> dict[str, Any]:
                         f"[{setup}] {users:>4} users: {summary['round_trips']:>6} round trips "
                         f"({summary['events_per_second']}/s)  p50 {a['p50_ms']} p95 {a['p95_ms']} "
                         f"p99 {a['p99_ms']} ms  errors {summary['errors']}  "
-                        f"RSS {summary['server_rss_mb_max']} MB"
+                        f"RSS {summary['server_rss_mb_max']} MB  server CPU "
+                        f"{summary['server_cpu_percent']}% "
+                        f"({summary['server_cpu_ms_per_round_trip']} ms/round trip)  "
+                        f"generator CPU {summary['generator_cpu_percent']}%"
                     )
                     for example in summary["error_examples"][:3]:
                         print(f"         {example}")
@@ -863,7 +936,8 @@ def write_markdown(report: dict[str, Any], previous: dict[str, Any] | None) -> N
         f"Python {m['python']}; load average {m['load_average_start']} at the start "
         "(other work on this machine shares the 2 CPUs with the server AND the load generator)",
         f"- Each step: N users ramped up over the first 5 s, then {report['config']['step_seconds']} s "
-        f"in all; think time {THINK[0]}-{THINK[1]} s between a user's events; 9 in 10 users are "
+        f"in all; think time {report['config']['think_seconds'][0]}-"
+        f"{report['config']['think_seconds'][1]} s between a user's events; 9 in 10 users are "
         "staff (pipeline, filter, search, transaction, task, message), 1 in 10 a client (portal)",
         "- Round trip: emit -> the state delta that completes the event (page opens include every "
         "on_load handler); all figures in ms",
@@ -882,6 +956,7 @@ def write_markdown(report: dict[str, Any], previous: dict[str, Any] | None) -> N
         "max",
         "errors",
         "server RSS MB",
+        "server CPU % (ms/round trip)",
         "prev p95",
         "prev errors",
     ]
@@ -908,6 +983,8 @@ def write_markdown(report: dict[str, Any], previous: dict[str, Any] | None) -> N
                     str(a["max_ms"]),
                     str(step["errors"]),
                     rss,
+                    f"{step.get('server_cpu_percent', '-')} "
+                    f"({step.get('server_cpu_ms_per_round_trip', '-')})",
                     str(prev["all"]["p95_ms"]) if prev else "-",
                     str(prev["errors"]) if prev else "-",
                 ]
@@ -959,6 +1036,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-users", type=int, default=300)
     parser.add_argument("--transactions", "-n", type=int, default=2000)
     parser.add_argument(
+        "--think",
+        default=f"{THINK[0]},{THINK[1]}",
+        help="MIN,MAX seconds a user waits between events (default %(default)s)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="scaleout: backend worker processes (GRANIAN_WORKERS; default one per CPU)",
+    )
+    parser.add_argument(
         "--source", choices=("head", "worktree"), default="head", help="which code to serve"
     )
     parser.add_argument(
@@ -975,6 +1063,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--step-seconds must be between 5 and {MAX_STEP_SECONDS}")
     if not 1 <= args.max_users <= 1000:
         parser.error("--max-users must be between 1 and 1000")
+    try:
+        low, high = (float(x) for x in args.think.split(","))
+    except ValueError:
+        parser.error("--think: MIN,MAX seconds, e.g. 0.5,2")
+    if not 0 <= low <= high <= 120:
+        parser.error("--think: 0 <= MIN <= MAX <= 120 seconds")
+    args.think = (low, high)
+    if not 1 <= args.workers <= 16:
+        parser.error("--workers must be between 1 and 16")
     if not 10 <= args.transactions <= 20_000:
         parser.error("--transactions must be between 10 and 20000")
     args.deadline = time.monotonic() + args.budget_minutes * 60
@@ -982,7 +1079,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global THINK
     args = parse_args(argv)
+    THINK = args.think
     # SIGTERM unwinds like Ctrl-C: servers, workers and databases are still cleaned up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     from bench.run import postgres_unavailable
@@ -1016,6 +1115,7 @@ def main(argv: list[str] | None = None) -> int:
             "step_seconds": args.step_seconds,
             "max_users": args.max_users,
             "transactions": args.transactions,
+            "scaleout_workers": args.workers,
             "think_seconds": list(THINK),
             "source": args.source,
         },
