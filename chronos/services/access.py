@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, event, false, or_
 from sqlmodel import Session, col, select
 
 from chronos.models import Participant, Person, Role, Transaction, User
@@ -65,13 +65,37 @@ def visible_transactions(actor: User) -> ColumnElement[bool]:
     return and_(same_org, _is_participant(actor))
 
 
+_VISIBLE_MEMO = "chronos_visible_transactions"
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_visibility(session: Session, _flush_context: object) -> None:
+    # Any write may change who sees what (a participant added or removed, a new owner).
+    session.info.pop(_VISIBLE_MEMO, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_visibility_on_rollback(session: Session, _previous: object) -> None:
+    session.info.pop(_VISIBLE_MEMO, None)
+
+
 def get_visible_transaction(db: Session, actor: User | None, transaction_id: int) -> Transaction:
+    """The transaction if ``actor`` may see it, else NotFound.
+
+    Memoized per session until its next flush: a page's services ask for the same file
+    several times in one unit of work (the task panel alone asked four times)."""
     actor = require_active(actor)
+    memo: dict[tuple[int, str, int], Transaction] = db.info.setdefault(_VISIBLE_MEMO, {})
+    key = (actor.id or 0, actor.role, transaction_id)
+    txn = memo.get(key)
+    if txn is not None:
+        return txn
     txn = db.exec(
         select(Transaction).where(Transaction.id == transaction_id, visible_transactions(actor))
     ).first()
     if txn is None:
         raise NotFound("Transaction not found.")
+    memo[key] = txn
     return txn
 
 

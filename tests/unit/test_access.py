@@ -368,3 +368,38 @@ def test_outside_parties_do_not_see_the_cancel_reason(db: Session, world: World)
         "Financing fell through"
     )
     assert transactions.get_transaction(db, world.client, world.deal.id).cancel_reason == ""
+
+
+def test_visibility_is_memoized_per_session_but_every_write_checks_again(
+    db: Session, world: World
+) -> None:
+    """get_visible_transaction answers repeated questions from a per-session memo; a flush
+    (a participant removed, say) forgets it, so a lost right never lingers in the session."""
+    from sqlalchemy import event
+
+    from chronos.services import access
+
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        first = access.get_visible_transaction(db, world.client, world.deal.id)
+        again = access.get_visible_transaction(db, world.client, world.deal.id)
+        assert first is again
+        assert sum("FROM transactions" in s for s in statements) == 1
+        for row in db.exec(
+            select(Participant).where(
+                Participant.transaction_id == world.deal.id,
+                Participant.user_id == world.client.id,
+            )
+        ).all():
+            db.delete(row)
+        db.flush()
+        with pytest.raises(NotFound):
+            access.get_visible_transaction(db, world.client, world.deal.id)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
