@@ -432,8 +432,19 @@ async def client_journey(b: Browser, login: Login, rng: random.Random, stop: flo
         b.stats.journeys += 1
 
 
+class StepOver(Exception):
+    """The step's time ran out while the user was thinking: they send nothing more."""
+
+
 async def think(rng: random.Random, stop: float) -> None:
-    await asyncio.sleep(max(0.0, min(rng.uniform(*THINK), stop - time.perf_counter())))
+    """A user reading the page. If the step ends first, the user stops there: waking every
+    thinking user at the step's end to send one more event at the same instant would measure
+    a burst no real traffic has (it put ~800 ms on every step's p95-p99 before)."""
+    pause = rng.uniform(*THINK)
+    if time.perf_counter() + pause >= stop:
+        await asyncio.sleep(max(0.0, stop - time.perf_counter()))
+        raise StepOver
+    await asyncio.sleep(pause)
 
 
 async def one_user(
@@ -444,6 +455,8 @@ async def one_user(
     journey = client_journey if login.role == "client" else staff_journey
     try:
         await journey(browser, login, rng, stop)
+    except StepOver:
+        pass
     except TimeoutError as exc:
         stats.error("timeout", str(exc))
     except Refused as exc:
