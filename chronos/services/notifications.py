@@ -562,9 +562,10 @@ def _email_pending(db: Session, orgs: dict[int, Organization], now: datetime) ->
         by_user.setdefault(user.id or 0, []).append(note)
         users[user.id or 0] = user
     sent = 0
+    all_prefs = _prefs_for(db, by_user)  # one query per 500 users, not one per user
     for user_id, notes in by_user.items():
         user = users[user_id]
-        prefs = _prefs_row(db, user_id)
+        prefs = all_prefs[user_id]
         if not prefs.email_reminders:
             continue
         if in_quiet_hours(prefs, _local_now(orgs.get(user.org_id), now).hour):
@@ -605,10 +606,11 @@ def send_digests(db: Session, now: datetime | None = None) -> int:
     orgs = _orgs(db)
     sent = 0
     users = db.exec(select(User).where(col(User.is_active).is_(True))).all()
+    all_prefs = _prefs_for(db, (u.id or 0 for u in users))  # one query per 500 users
     for user in users:
         org = orgs.get(user.org_id)
         local = _local_now(org, now)
-        prefs = _prefs_row(db, user.id or 0)
+        prefs = all_prefs[user.id or 0]
         if not prefs.daily_digest or local.hour != prefs.digest_hour:
             continue
         today = local.date()

@@ -175,6 +175,25 @@ def test_the_daily_digest_goes_once_at_the_users_hour(db: Session, world: World)
     assert _mail(db, world.outsider_admin.email, "daily_digest") == []
 
 
+def test_the_digest_reads_each_users_own_preferences(db: Session, world: World) -> None:
+    """Preferences are read for all users in one query; each user still gets their own."""
+    _task(db, world, TODAY, f"u:{world.agent.id}", "Call the lender")
+    _task(db, world, TODAY, f"u:{world.coordinator.id}", "Order the survey")
+    notifications.update_preferences(db, world.agent, {"daily_digest": False})
+    notifications.update_preferences(db, world.coordinator, {"digest_hour": "8"})
+    db.commit()
+    seven = datetime(2024, 1, 20, 12, 0, tzinfo=UTC)  # 07:00 in New York
+    notifications.send_digests(db, seven)
+    db.commit()
+    assert _mail(db, world.agent.email, "daily_digest") == []
+    assert _mail(db, world.coordinator.email, "daily_digest") == []
+    notifications.send_digests(db, seven + timedelta(hours=1))
+    db.commit()
+    assert _mail(db, world.agent.email, "daily_digest") == []
+    [digest] = _mail(db, world.coordinator.email, "daily_digest")
+    assert "Order the survey" in digest.text_body
+
+
 def test_each_user_reads_and_clears_only_their_own(db: Session, world: World) -> None:
     _task(db, world, None, f"p:{participant_of(db, world.deal, world.client).id}", "One")
     _task(db, world, None, f"p:{participant_of(db, world.deal, world.lender).id}", "Two")
