@@ -10,6 +10,8 @@ import os
 import reflex as rx
 from reflex import constants
 
+from chronos.build_plugins import IconChunkPlugin
+
 # Without Redis (one worker process): tab state in memory, expired like Redis's. Reflex's default
 # there, "disk", also pickles changed states into .states/ and rescans that whole folder on
 # every write pass: about a tenth of the worker's CPU under load, and 100-user p95 631/465 ms
@@ -29,7 +31,8 @@ config = rx.Config(
     plugins=[
         rx.plugins.RadixThemesPlugin(
             theme=rx.theme(accent_color="indigo", gray_color="slate", radius="medium")
-        )
+        ),
+        IconChunkPlugin(),
     ],
     # A private CRM has nothing to put in a public sitemap.
     disable_plugins=[rx.plugins.SitemapPlugin],
