@@ -472,31 +472,8 @@ async def one_user(
 # ---------------------------------------------------------------- processes
 
 
-def tree_rss_mb(pids: list[int]) -> float:
-    import psutil
-
-    total = 0
-    for pid in pids:
-        try:
-            proc = psutil.Process(pid)
-            for p in [proc, *proc.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    total += p.memory_info().rss
-        except psutil.Error:
-            continue
-    return total / 1024 / 1024
-
-
-def own_cpu_seconds() -> float:
-    """User + system CPU seconds of this process alone (the load generator), so far."""
-    import psutil
-
-    times = psutil.Process().cpu_times()
-    return float(times.user + times.system)
-
-
-def tree_cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of these processes and their children, so far."""
+def _tree_sum(pids: list[int], measure: Callable[[Any], float]) -> float:
+    """``measure`` summed over these processes and their children (gone ones count 0)."""
     import psutil
 
     total = 0.0
@@ -505,11 +482,31 @@ def tree_cpu_seconds(pids: list[int]) -> float:
             proc = psutil.Process(pid)
             for p in [proc, *proc.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):
-                    times = p.cpu_times()
-                    total += times.user + times.system
+                    total += measure(p)
         except psutil.Error:
             continue
     return total
+
+
+def _cpu_seconds(proc: Any) -> float:
+    times = proc.cpu_times()
+    return float(times.user + times.system)
+
+
+def tree_rss_mb(pids: list[int]) -> float:
+    return _tree_sum(pids, lambda p: p.memory_info().rss) / 1024 / 1024
+
+
+def tree_cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes and their children, so far."""
+    return _tree_sum(pids, _cpu_seconds)
+
+
+def own_cpu_seconds() -> float:
+    """User + system CPU seconds of this process alone (the load generator), so far."""
+    import psutil
+
+    return _cpu_seconds(psutil.Process())
 
 
 async def sample_rss(stats: StepStats, server: int, workers: list[int], stop: float) -> None:

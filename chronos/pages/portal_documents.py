@@ -192,15 +192,15 @@ class PortalDocumentsState(ConditionPanel, SessionState):
 # ----------------------------------------------------------------------------- UI
 
 
+def _doc_icon(name: str) -> rx.Component:
+    return rx.icon(name, size=22, flex_shrink="0", color=rx.color("gray", 10))
+
+
 def _doc_item(d: PortalDoc) -> rx.Component:
     s = PortalDocumentsState
     return rx.flex(
         # Literal icon names only: a Var name pulls in lucide's 56 KB DynamicIcon map.
-        rx.cond(
-            d.is_pdf,
-            rx.icon("file_text", size=22, flex_shrink="0", color=rx.color("gray", 10)),
-            rx.icon("image", size=22, flex_shrink="0", color=rx.color("gray", 10)),
-        ),
+        rx.cond(d.is_pdf, _doc_icon("file_text"), _doc_icon("image")),
         rx.flex(
             rx.text(d.title, weight="medium", size="2", word_break="break-word"),
             rx.text(
