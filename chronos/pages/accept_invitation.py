@@ -22,7 +22,7 @@ ERRORS = {
     "weak": "Choose a stronger password: at least 10 characters that are not easy to guess.",
     "mismatch": "The two passwords do not match.",
     "name": "Tell us your name.",
-    "limited": "Too many attempts from your network. Try again in a few minutes.",
+    "limited": "Too many attempts for this account or from your network. Try again in 15 minutes.",
     "conflict": "Something changed while you were accepting. Reload the page and try again.",
     "failed": "That did not work. Check the form and try again.",
 }

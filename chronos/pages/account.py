@@ -220,9 +220,17 @@ class AccountState(SessionState):
             return redirect
         try:
             with session_scope() as db:
-                accounts.disable_totp(db, user, str(form.get("password", "")), self._client())
+                accounts.disable_totp(
+                    db,
+                    user,
+                    str(form.get("password", ""))[:1024],
+                    str(form.get("code", ""))[:20],
+                    self._client(),
+                )
         except ValidationFailed as exc:
-            self.totp_disable_error = exc.errors.get("password", exc.message)
+            self.totp_disable_error = (
+                exc.errors.get("password") or exc.errors.get("code") or exc.message
+            )
             return None
         except ChronosError as exc:
             self.totp_disable_error = exc.message
@@ -230,6 +238,7 @@ class AccountState(SessionState):
         self.totp_on, self.totp_disable_error = False, ""
         return [
             rx.set_value("totp-off-password", ""),
+            rx.set_value("totp-off-code", ""),
             rx.toast.success("Two-factor sign-in is off."),
         ]
 
@@ -428,6 +437,19 @@ def _two_factor() -> rx.Component:
                     id="totp-off-password",
                     type="password",
                     auto_complete="current-password",
+                    required=True,
+                    size="3",
+                    width="100%",
+                ),
+            ),
+            field(
+                "A code from your authenticator app",
+                rx.input(
+                    name="code",
+                    id="totp-off-code",
+                    input_mode="numeric",
+                    auto_complete="one-time-code",
+                    max_length=7,
                     required=True,
                     size="3",
                     width="100%",

@@ -31,8 +31,10 @@ from chronos.services.errors import (
     AuthenticationFailed,
     Conflict,
     NotFound,
+    PasswordRefused,
     PermissionDenied,
     ValidationFailed,
+    keep_log,
 )
 from chronos.services.security_log import Client, Kind
 from chronos.services.validation import Collector, parse_email, required_text
@@ -578,29 +580,14 @@ def complete_two_factor(
         user = pending_two_factor(db, token)
     except TokenRefused as exc:
         return TwoFactorOutcome(error="expired", message=exc.message)
-    key = f"user:{user.id}"
     try:
-        rate_limit.check(rate_limit.TWO_FACTOR_ACCOUNT, key)
-    except rate_limit.RateLimited as exc:
-        return TwoFactorOutcome(error="limited", message=str(exc), limited=exc)
-    if not _accept_totp(db, user, code):
-        seclog.record(
-            db,
-            Kind.TWO_FACTOR_FAILED,
-            org_id=user.org_id,
-            user_id=user.id,
-            email=user.email,
-            client=client,
-        )
-        try:
-            rate_limit.hit(rate_limit.TWO_FACTOR_ACCOUNT, key)
-            rate_limit.check(rate_limit.TWO_FACTOR_ACCOUNT, key)
-        except rate_limit.RateLimited as exc:
-            _invalidate_tokens(db, user, TWO_FACTOR)
-            return TwoFactorOutcome(error="limited", message=str(exc), limited=exc)
-        return TwoFactorOutcome(error="code", message=WRONG_CODE)
+        check_code(db, user, code, client=client, purpose="sign_in")
+    except PasswordRefused as exc:
+        if not exc.limited:
+            return TwoFactorOutcome(error="code", message=WRONG_CODE)
+        _invalidate_tokens(db, user, TWO_FACTOR)
+        return TwoFactorOutcome(error="limited", message=exc.message)
     _use_token(db, TWO_FACTOR, token)
-    rate_limit.clear(rate_limit.TWO_FACTOR_ACCOUNT, key)
     return TwoFactorOutcome(
         signed_in=_finish_sign_in(db, user, client, previous_token, "password+totp")
     )
@@ -622,6 +609,92 @@ def record_sign_out(db: Session, token: str | None, client: Client | None = None
         email=user.email if user else "",
         client=client,
     )
+
+
+# ---------------------------------------------------------------- re-authentication
+
+
+def _log_refusal(db: Session, user: User, client: Client, kind: str, detail: dict) -> None:
+    seclog.record(
+        db,
+        kind,
+        org_id=user.org_id,
+        user_id=user.id,
+        actor_id=user.id,
+        email=user.email,
+        client=client,
+        detail=detail,
+    )
+
+
+def check_password(
+    db: Session,
+    user: User,
+    password: str,
+    *,
+    client: Client | None,
+    purpose: str,
+    field: str = "password",
+    wrong: str = WRONG_PASSWORD,
+) -> None:
+    """Every check of a known account's password outside the sign-in form (changing it, turning
+    two-factor off, accepting an invitation with an existing login) counts against the same
+    lockout as sign-in (5 wrong per account, 20 per address, in 15 minutes) and is logged like
+    a failed sign-in. While locked, nothing is revealed, not even whether this guess was right.
+
+    Raises ``PasswordRefused`` marked ``keep_log``: the caller's unit of work commits the
+    security events it holds, so call this before that unit of work changes anything else.
+    """
+    client = client or Client()
+    key = _reset_key(user.email)
+    try:
+        rate_limit.check(rate_limit.SIGN_IN_ACCOUNT, key)
+        rate_limit.check(rate_limit.SIGN_IN_ADDRESS, client.ip_address)
+    except rate_limit.RateLimited as exc:
+        raise PasswordRefused(field, str(exc), limited=True) from None
+    if auth.verify_password(password or "", user.password_hash):
+        return
+    _log_refusal(
+        db, user, client, Kind.SIGN_IN_FAILED, {"reason": "credentials", "purpose": purpose}
+    )
+    try:
+        rate_limit.hit(rate_limit.SIGN_IN_ADDRESS, client.ip_address)
+        rate_limit.hit(rate_limit.SIGN_IN_ACCOUNT, key)
+        rate_limit.check(rate_limit.SIGN_IN_ACCOUNT, key)
+    except rate_limit.RateLimited as exc:
+        _log_refusal(db, user, client, Kind.LOCKED_OUT, {"purpose": purpose})
+        raise keep_log(PasswordRefused(field, str(exc), limited=True)) from None
+    raise keep_log(PasswordRefused(field, wrong))
+
+
+def check_code(
+    db: Session,
+    user: User,
+    code: str,
+    *,
+    client: Client | None,
+    purpose: str,
+    field: str = "code",
+) -> None:
+    """Every check of a TOTP code outside the sign-in step (confirming or turning off
+    two-factor): the sign-in step's per-account limit of wrong codes, each one logged.
+    Raises ``PasswordRefused`` marked ``keep_log``, like ``check_password``."""
+    client = client or Client()
+    key = f"user:{user.id}"
+    try:
+        rate_limit.check(rate_limit.TWO_FACTOR_ACCOUNT, key)
+    except rate_limit.RateLimited as exc:
+        raise PasswordRefused(field, str(exc), limited=True) from None
+    if _accept_totp(db, user, code):
+        rate_limit.clear(rate_limit.TWO_FACTOR_ACCOUNT, key)
+        return
+    _log_refusal(db, user, client, Kind.TWO_FACTOR_FAILED, {"purpose": purpose})
+    try:
+        rate_limit.hit(rate_limit.TWO_FACTOR_ACCOUNT, key)
+        rate_limit.check(rate_limit.TWO_FACTOR_ACCOUNT, key)
+    except rate_limit.RateLimited as exc:
+        raise keep_log(PasswordRefused(field, str(exc), limited=True)) from None
+    raise keep_log(PasswordRefused(field, WRONG_CODE))
 
 
 # ---------------------------------------------------------------- own account
@@ -657,9 +730,10 @@ def change_password(
     """Change one's password; every other session is revoked. Returns how many were."""
     actor = _active(actor)
     client = client or Client()
-    if not auth.verify_password(current or "", actor.password_hash):
-        raise ValidationFailed({"current": WRONG_PASSWORD})
+    # The new password first: its problems say nothing about the current one, so a wrong
+    # guess cannot be told from a right one by the answer.
     _check_new_password(actor, new, new2, field="new")
+    check_password(db, actor, current, client=client, purpose="change_password", field="current")
     auth.set_password(db, actor, new, field="new")
     this = auth.session_for_token(db, current_token)
     keep = this.id if this is not None and this.user_id == actor.id else None
@@ -892,8 +966,7 @@ def confirm_totp(db: Session, actor: User, code: str, client: Client | None = No
         raise Conflict("Two-factor sign-in is already on.")
     if not actor.totp_secret:
         raise Conflict("Start by setting up your authenticator app.")
-    if not _accept_totp(db, actor, code):
-        raise ValidationFailed({"code": WRONG_CODE})
+    check_code(db, actor, code, client=client, purpose="confirm_two_factor")
     actor.totp_enabled_at = utcnow()
     db.add(actor)
     seclog.record(
@@ -917,12 +990,16 @@ def cancel_totp_setup(db: Session, actor: User) -> None:
         db.flush()
 
 
-def disable_totp(db: Session, actor: User, password: str, client: Client | None = None) -> None:
+def disable_totp(
+    db: Session, actor: User, password: str, code: str, client: Client | None = None
+) -> None:
+    """Turning two-factor off needs the password and a current code: a stolen session or a
+    guessed password alone must not remove the second factor."""
     actor = _active(actor)
     if actor.totp_enabled_at is None:
         raise Conflict("Two-factor sign-in is not on.")
-    if not auth.verify_password(password or "", actor.password_hash):
-        raise ValidationFailed({"password": WRONG_PASSWORD})
+    check_password(db, actor, password, client=client, purpose="disable_two_factor")
+    check_code(db, actor, code, client=client, purpose="disable_two_factor")
     actor.totp_secret = ""
     actor.totp_enabled_at = None
     actor.totp_last_step = None

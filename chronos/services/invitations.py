@@ -38,11 +38,21 @@ from chronos.models import (
     User,
     utcnow,
 )
-from chronos.services import access, auth, people, rate_limit, security_log, timeline, transactions
+from chronos.services import (
+    access,
+    accounts,
+    auth,
+    people,
+    rate_limit,
+    security_log,
+    timeline,
+    transactions,
+)
 from chronos.services.errors import (
     ChronosError,
     Conflict,
     NotFound,
+    PasswordRefused,
     PermissionDenied,
     ValidationFailed,
 )
@@ -672,10 +682,20 @@ def accept(
                 f"Your account signs in as {user.role}; ask for an invitation as {user.role}.",
             )
         signed_in_here = signed_in_as is not None and signed_in_as.id == user.id
-        if not signed_in_here and not auth.verify_password(password, user.password_hash):
-            raise InvitationRefused(
-                "password", "That password is not right for this account. Try again."
-            )
+        if not signed_in_here:
+            try:
+                accounts.check_password(
+                    db, user, password, client=client, purpose="accept_invitation"
+                )
+            except PasswordRefused as exc:
+                refused = InvitationRefused(
+                    "limited" if exc.limited else "password",
+                    exc.message
+                    if exc.limited
+                    else "That password is not right for this account. Try again.",
+                )
+                refused.commit_unit_of_work = exc.commit_unit_of_work
+                raise refused from None
         if user.email_verified_at is None:
             user.email_verified_at = utcnow()  # the link proved the address
             db.add(user)

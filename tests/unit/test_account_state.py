@@ -3,6 +3,7 @@ websocket would (see test_state_handlers.py): each user only ever sees their own
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pyotp
@@ -143,11 +144,15 @@ def test_enrolling_two_factor_from_the_page(engine: Engine, ui: World) -> None:
     assert state.totp_pending and state.totp_qr.startswith("data:image/svg+xml")
     call(AccountState.confirm_totp, state, {"code": "000000"})
     assert state.totp_error == accounts.WRONG_CODE and not state.totp_on
-    call(AccountState.confirm_totp, state, {"code": pyotp.TOTP(state.totp_secret).now()})
+    totp = pyotp.TOTP(state.totp_secret)
+    call(AccountState.confirm_totp, state, {"code": totp.now()})
     assert state.totp_on and state.totp_secret == "" and state.totp_qr == ""
-    call(AccountState.disable_totp, state, {"password": "wrong"})
+    later = totp.at(time.time() + 30)  # the current code was just used
+    call(AccountState.disable_totp, state, {"password": "wrong", "code": later})
     assert state.totp_disable_error == accounts.WRONG_PASSWORD and state.totp_on
-    call(AccountState.disable_totp, state, {"password": DEFAULT_PASSWORD})
+    call(AccountState.disable_totp, state, {"password": DEFAULT_PASSWORD, "code": ""})
+    assert state.totp_disable_error == accounts.WRONG_CODE and state.totp_on
+    call(AccountState.disable_totp, state, {"password": DEFAULT_PASSWORD, "code": later})
     assert not state.totp_on
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pyotp
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from chronos.models import AccountToken, EmailMessage, Organization, SecurityEvent, User, utcnow
@@ -615,12 +616,23 @@ def test_a_deactivated_user_cannot_finish_the_two_factor_step(db: Session, world
     assert accounts.complete_two_factor(db, outcome.two_factor_token, totp.now()).error == "expired"
 
 
-def test_turning_totp_off_needs_the_password(db: Session, world: World) -> None:
-    _enable_totp(db, world.agent)
+def _next_code(totp: pyotp.TOTP) -> str:
+    """A code of the next 30-second step (the current one was just used: no code twice)."""
+    return totp.at(time.time() + 30)
+
+
+def test_turning_totp_off_needs_the_password_and_a_code(db: Session, world: World) -> None:
+    totp = _enable_totp(db, world.agent)
+    with pytest.raises(ValidationFailed) as wrong_password:
+        accounts.disable_totp(db, world.agent, "not-my-password", _next_code(totp))
+    assert wrong_password.value.errors == {"password": accounts.WRONG_PASSWORD}
+    with pytest.raises(ValidationFailed) as no_code:
+        accounts.disable_totp(db, world.agent, DEFAULT_PASSWORD, "")
+    assert no_code.value.errors == {"code": accounts.WRONG_CODE}
     with pytest.raises(ValidationFailed):
-        accounts.disable_totp(db, world.agent, "not-my-password")
+        accounts.disable_totp(db, world.agent, DEFAULT_PASSWORD, "123456")
     assert world.agent.totp_enabled_at is not None
-    accounts.disable_totp(db, world.agent, DEFAULT_PASSWORD, HOME)
+    accounts.disable_totp(db, world.agent, DEFAULT_PASSWORD, _next_code(totp), HOME)
     assert (world.agent.totp_enabled_at, world.agent.totp_secret) == (None, "")
     assert Kind.TWO_FACTOR_DISABLED in _kinds(db, world.agent.id)
     assert accounts.attempt_sign_in(
@@ -771,3 +783,127 @@ def test_the_security_log_is_paginated(db: Session, world: World) -> None:
     second = security_log.list_events(db, world.admin, page=2, page_size=5)
     assert (first.total, first.pages, len(first.items), len(second.items)) == (7, 2, 5, 2)
     assert not {r.id for r in first.items} & {r.id for r in second.items}
+
+
+# ---------------------------------------------------------------- re-authentication limits
+
+
+def _refused_kinds(engine_db: Session, user: User) -> list[tuple[str, str]]:
+    rows = engine_db.exec(
+        select(SecurityEvent).where(SecurityEvent.user_id == user.id).order_by(SecurityEvent.id)  # type: ignore[arg-type]
+    ).all()
+    return [(r.kind, str(r.detail.get("purpose", ""))) for r in rows]
+
+
+def test_guessing_the_current_password_locks_the_account_like_sign_in(
+    db: Session, world: World
+) -> None:
+    """60 guesses used to get 60 'not correct' answers, then the right one was confirmed."""
+    for _ in range(4):
+        with pytest.raises(ValidationFailed) as wrong:
+            accounts.change_password(
+                db,
+                world.agent,
+                current="guess-1234",
+                new=NEW_PASSWORD,
+                new2=NEW_PASSWORD,
+                current_token=None,
+                client=HOME,
+            )
+        assert wrong.value.errors == {"current": accounts.WRONG_PASSWORD}
+        assert wrong.value.commit_unit_of_work  # the caller keeps the security event
+    with pytest.raises(ValidationFailed) as fifth:
+        accounts.change_password(
+            db,
+            world.agent,
+            current="guess-1234",
+            new=NEW_PASSWORD,
+            new2=NEW_PASSWORD,
+            current_token=None,
+            client=HOME,
+        )
+    assert "Too many failed sign-ins" in fifth.value.errors["current"]
+    # The right password now tells nothing either, and the password is unchanged.
+    with pytest.raises(ValidationFailed) as right:
+        accounts.change_password(
+            db,
+            world.agent,
+            current=DEFAULT_PASSWORD,
+            new=NEW_PASSWORD,
+            new2=NEW_PASSWORD,
+            current_token=None,
+            client=HOME,
+        )
+    assert "Too many failed sign-ins" in right.value.errors["current"]
+    assert auth.verify_password(DEFAULT_PASSWORD, world.agent.password_hash)
+    # One lockout for the sign-in form and every other check of this password.
+    outcome = accounts.attempt_sign_in(db, email=world.agent.email, password=DEFAULT_PASSWORD)
+    assert outcome.error == "limited"
+    kinds = _refused_kinds(db, world.agent)
+    assert kinds.count((Kind.SIGN_IN_FAILED, "change_password")) == 5
+    assert (Kind.LOCKED_OUT, "change_password") in kinds
+
+
+def test_the_new_password_is_checked_before_the_current_one_is_revealed(
+    db: Session, world: World
+) -> None:
+    for current in ("wrong-password-99", DEFAULT_PASSWORD):
+        with pytest.raises(ValidationFailed) as exc:
+            accounts.change_password(
+                db,
+                world.agent,
+                current=current,
+                new="short",
+                new2="short",
+                current_token=None,
+                client=HOME,
+            )
+        assert set(exc.value.errors) == {"new"}  # the same answer, right or wrong
+    assert _refused_kinds(db, world.agent) == []  # nothing was tried against the password
+
+
+def test_a_refused_password_is_logged_even_though_the_change_rolls_back(
+    engine: Engine, world: World
+) -> None:
+    from chronos.db import session_scope
+
+    with pytest.raises(ValidationFailed), session_scope(engine) as uow:
+        agent = uow.get(User, world.agent.id)
+        assert agent is not None
+        accounts.change_password(
+            uow,
+            agent,
+            current="guess-1234",
+            new=NEW_PASSWORD,
+            new2=NEW_PASSWORD,
+            current_token=None,
+            client=HOME,
+        )
+    with Session(engine) as fresh:
+        assert _refused_kinds(fresh, world.agent) == [(Kind.SIGN_IN_FAILED, "change_password")]
+
+
+def test_guessing_the_password_to_turn_two_factor_off_locks_too(db: Session, world: World) -> None:
+    totp = _enable_totp(db, world.agent)
+    for _ in range(5):
+        with pytest.raises(ValidationFailed):
+            accounts.disable_totp(db, world.agent, "guess-1234", totp.now(), HOME)
+    with pytest.raises(ValidationFailed) as locked:
+        accounts.disable_totp(db, world.agent, DEFAULT_PASSWORD, totp.now(), HOME)
+    assert "Too many failed sign-ins" in locked.value.errors["password"]
+    assert world.agent.totp_enabled_at is not None
+
+
+def test_guessing_codes_to_turn_two_factor_off_hits_the_code_limit(
+    db: Session, world: World
+) -> None:
+    totp = _enable_totp(db, world.agent)
+    for _ in range(5):
+        with pytest.raises(ValidationFailed):
+            accounts.disable_totp(db, world.agent, DEFAULT_PASSWORD, "000000", HOME)
+    with pytest.raises(ValidationFailed) as locked:
+        accounts.disable_totp(db, world.agent, DEFAULT_PASSWORD, _next_code(totp), HOME)
+    assert "Too many wrong codes" in locked.value.errors["code"]
+    assert world.agent.totp_enabled_at is not None
+    kinds = _refused_kinds(db, world.agent)
+    assert kinds.count((Kind.TWO_FACTOR_FAILED, "disable_two_factor")) == 5

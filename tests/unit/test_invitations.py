@@ -570,3 +570,26 @@ def test_inviting_a_pending_staff_email_again_resends_with_the_new_role(
         confirm=NEW_PASSWORD,
     )
     assert result.user.role == "admin"
+
+
+def test_guessing_an_existing_logins_password_at_acceptance_locks_it(
+    db: Session, staff: World
+) -> None:
+    other = staff.other_deal
+    invitations.invite_to_transaction(
+        db, staff.agent2, other.id, role="client", email=staff.client.email, name="Cora"
+    )
+    db.commit()
+    token = token_in(db, staff.client.email)
+    codes = []
+    for _ in range(6):
+        with pytest.raises(InvitationRefused) as exc:
+            invitations.accept(db, token, password="wrong-password-123")
+        codes.append(exc.value.code)
+        assert exc.value.commit_unit_of_work or exc.value.code == "limited"
+    assert codes == ["password"] * 4 + ["limited", "limited"]
+    # Locked: the right password is refused too, and the invitation stays pending.
+    with pytest.raises(InvitationRefused) as right:
+        invitations.accept(db, token, password=DEFAULT_PASSWORD)
+    assert right.value.code == "limited"
+    assert invitations.lookup(db, token).status == "pending"
