@@ -10,6 +10,8 @@ export REFLEX_TELEMETRY_ENABLED := false
 .PHONY: run run-prod setup setup-test bun chromium lint typecheck test test-unit test-integration test-browser screenshots bench clean
 
 ## run: set up, migrate, seed the demo brokerage on first start, run the app (http://localhost:3000)
+# Development only: the demo logins get the README's password (elsewhere a random one).
+run: export CHRONOS_DEMO_PASSWORD ?= chronos-demo-2026
 run: setup bun
 	$(PY) -m chronos.cli seed-demo --if-empty
 	$(VENV)/bin/reflex run

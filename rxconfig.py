@@ -10,7 +10,9 @@ import os
 import reflex as rx
 from reflex import constants
 
+from chronos.api.security import own_origins
 from chronos.build_plugins import IconChunkPlugin
+from chronos.settings import allowed_origins
 
 # Without Redis (one worker process): tab state in memory, expired like Redis's. Reflex's default
 # there, "disk", also pickles changed states into .states/ and rescans that whole folder on
@@ -37,4 +39,13 @@ config = rx.Config(
     # A private CRM has nothing to put in a public sitemap.
     disable_plugins=[rx.plugins.SitemapPlugin],
     **_state_manager,
+)
+
+# The websocket and CORS trust only the app's own origins (Reflex's default is "*", and its CORS
+# middleware then echoes any Origin with credentials: a page on another port of this host, or
+# any sibling subdomain in production, could act as the signed-in user). Computed after the
+# Config has applied REFLEX_API_URL / REFLEX_DEPLOY_URL and the --frontend-port/--backend-port
+# of `reflex run`; the same list the cookie routes' CSRF check uses (chronos/api/security.py).
+config.cors_allowed_origins = tuple(
+    sorted(own_origins(config.api_url, config.deploy_url, allowed_origins()))
 )

@@ -40,6 +40,7 @@ from chronos.pages import (  # noqa: F401  (each module registers its pages)
     verify_email,
 )
 from chronos.pages.registry import add_pages
+from chronos.state.session import TabOwnerGuard
 
 configure_logging()
 
@@ -52,5 +53,8 @@ app = rx.App(
     ],
     api_transformer=create_api(),
 )
+# Before Reflex's own hydrate middleware: a tab's state is reset before it can be sent to
+# anyone but the person who filled it.
+app.add_middleware(TabOwnerGuard(), index=0)
 add_pages(app)
 app.register_lifespan_task(jobs_in_process)

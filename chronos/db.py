@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -13,6 +14,16 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from chronos.settings import get_settings
+
+
+def _bind_int(value: int) -> int | str:
+    # pysqlite raises OverflowError binding an int past 64 bits (an id or page number typed by
+    # anyone into a URL or a websocket event). Bound as text it matches no integer column, so
+    # the lookup answers "not found" like any other missing row.
+    return value if -(2**63) <= value < 2**63 else str(value)
+
+
+sqlite3.register_adapter(int, _bind_int)
 
 
 def make_engine(url: str) -> Engine:
@@ -50,13 +61,17 @@ def get_engine() -> Engine:
 
 @contextmanager
 def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any exception."""
+    """One unit of work: commit on success, roll back on any exception, except a refusal marked
+    ``commit_unit_of_work`` (``errors.keep_log``: a wrong password's security event)."""
     session = Session(engine or get_engine(), expire_on_commit=False)
     try:
         yield session
         session.commit()
-    except BaseException:
-        session.rollback()
+    except BaseException as exc:
+        if getattr(exc, "commit_unit_of_work", False):
+            session.commit()
+        else:
+            session.rollback()
         raise
     finally:
         session.close()

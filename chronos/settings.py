@@ -18,12 +18,12 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _read_or_create_secret(path: Path) -> str:
+def _read_or_create_secret(path: Path, nbytes: int = 48) -> str:
     """Return the secret stored at ``path``, generating it once (mode 0600) if absent."""
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
+    key = secrets.token_urlsafe(nbytes)
     # O_EXCL: when two processes start at once, exactly one writes and both read the same key.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -58,7 +58,10 @@ class Settings:
     # Resend's webhook signing secret (whsec_<base64>, Svix style). Empty: /webhooks/resend
     # answers 404 (delivery status is then never updated after "sent").
     resend_webhook_secret: str
-    dev_mailbox: bool
+    # `reflex run` without --env prod (REFLEX_ENV_MODE=dev, which Reflex sets for the server it
+    # starts). Unset counts as production: the developer conveniences stay off by default.
+    dev_mode: bool
+    dev_mailbox: bool  # served only in dev mode, and only while CHRONOS_DEV_MAILBOX is on
     # Jobs: empty = SQLite file under var/ with a consumer inside the app process;
     # redis://host:port/db = Redis, consumed by `chronos worker` processes.
     jobs_url: str
@@ -78,6 +81,16 @@ class Settings:
     signed_link_seconds: int
 
 
+def allowed_origins(env: os._Environ[str] | dict[str, str] = os.environ) -> tuple[str, ...]:
+    """``CHRONOS_ALLOWED_ORIGINS``: extra origins trusted besides the app's own (rxconfig.py
+    reads it too, before the app exists, for the websocket's and CORS's list)."""
+    return tuple(
+        o.strip().rstrip("/")
+        for o in env.get("CHRONOS_ALLOWED_ORIGINS", "").split(",")
+        if o.strip()
+    )
+
+
 def load_settings() -> Settings:
     env = os.environ
     var_dir = Path(env.get("CHRONOS_VAR_DIR", str(PROJECT_ROOT / "var"))).resolve()
@@ -88,17 +101,14 @@ def load_settings() -> Settings:
         # psycopg 3 is the driver we ship.
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     secret_key = env.get("CHRONOS_SECRET_KEY") or _read_or_create_secret(var_dir / "secret_key")
-    origins = tuple(
-        o.strip().rstrip("/")
-        for o in env.get("CHRONOS_ALLOWED_ORIGINS", "").split(",")
-        if o.strip()
-    )
+    origins = allowed_origins(env)
     mail_backend = env.get("CHRONOS_MAIL_BACKEND", "outbox").strip().lower()
     if mail_backend not in {"outbox", "resend"}:
         raise ValueError(f"CHRONOS_MAIL_BACKEND must be outbox or resend, not {mail_backend!r}")
     storage_backend = env.get("CHRONOS_STORAGE", "local").strip().lower()
     if storage_backend not in {"local", "s3"}:
         raise ValueError(f"CHRONOS_STORAGE must be local or s3, not {storage_backend!r}")
+    dev_mode = env.get("REFLEX_ENV_MODE", "").strip().lower() == "dev"
     return Settings(
         var_dir=var_dir,
         database_url=database_url,
@@ -108,7 +118,11 @@ def load_settings() -> Settings:
         cookie_secure=env.get("CHRONOS_COOKIE_SECURE", "auto").strip().lower(),
         allowed_origins=origins,
         seed_demo=_bool(env.get("CHRONOS_SEED_DEMO", "1")),
-        demo_password=env.get("CHRONOS_DEMO_PASSWORD", "chronos-demo-2026"),
+        # The demo logins' password: the README's documented one only where `make run` sets it
+        # (development); anywhere else a random one kept in var/demo_password, so a demo seeded
+        # on a reachable server is not open to anyone who read the README.
+        demo_password=env.get("CHRONOS_DEMO_PASSWORD")
+        or _read_or_create_secret(var_dir / "demo_password", 12),
         log_level=env.get("CHRONOS_LOG_LEVEL", "INFO").upper(),
         public_url=env.get("CHRONOS_PUBLIC_URL", "").strip().rstrip("/"),
         mail_backend=mail_backend,
@@ -117,7 +131,9 @@ def load_settings() -> Settings:
         resend_api_url=env.get("RESEND_API_URL", "https://api.resend.com").rstrip("/"),
         mail_timeout_seconds=float(env.get("CHRONOS_MAIL_TIMEOUT_SECONDS", "10")),
         resend_webhook_secret=env.get("RESEND_WEBHOOK_SECRET", "").strip(),
-        dev_mailbox=_bool(env.get("CHRONOS_DEV_MAILBOX", "1" if mail_backend == "outbox" else "0")),
+        dev_mode=dev_mode,
+        dev_mailbox=dev_mode
+        and _bool(env.get("CHRONOS_DEV_MAILBOX", "1" if mail_backend == "outbox" else "0")),
         jobs_url=env.get("CHRONOS_JOBS_URL", "").strip(),
         jobs_in_process=_bool(env.get("CHRONOS_JOBS_IN_PROCESS", "1")),
         rate_limit_storage=env.get("CHRONOS_RATE_LIMIT_STORAGE", "memory://").strip(),

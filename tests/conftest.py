@@ -62,6 +62,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "CHRONOS_SECRET_KEY": TEST_SECRET_KEY,
         "CHRONOS_SESSION_TTL_HOURS": "336",
         "DATABASE_URL": None,
+        # What `reflex run` (dev) sets: the developer mailbox and the documented demo password
+        # are on, as in `make run`; tests of the production defaults set their own.
+        "REFLEX_ENV_MODE": "dev",
+        "CHRONOS_DEMO_PASSWORD": "chronos-demo-2026",
     }
     for key, value in wanted.items():
         _saved_env[key] = os.environ.get(key)

@@ -26,7 +26,12 @@ from starlette.routing import Route
 from starlette.types import Message, Receive
 
 from chronos import routes
-from chronos.api.security import page_url, same_origin_ok, token_from_cookie_header
+from chronos.api.security import (
+    foreign_request,
+    page_url,
+    same_origin_ok,
+    token_from_cookie_header,
+)
 from chronos.db import session_scope
 from chronos.services import auth, documents
 from chronos.services.errors import ChronosError, PermissionDenied
@@ -172,6 +177,8 @@ async def upload(request: Request) -> Response:
 
 
 def _claims(request: Request, page: int = 0) -> tuple[documents.LinkClaims, Any] | Response:
+    if foreign_request(request):
+        return PlainTextResponse("Cross-origin request refused.", status_code=403)
     version_id = int(request.path_params["version_id"])
     try:
         claims = documents.verify_link(version_id, dict(request.query_params), page=page)

@@ -17,11 +17,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from chronos.api.security import same_origin_ok, token_from_cookie_header
+from chronos.api.security import foreign_request, same_origin_ok, token_from_cookie_header
 from chronos.db import session_scope
 from chronos.models import User
 from chronos.services import auth, documents, people, timeline, transactions
 from chronos.services.errors import ChronosError, ValidationFailed
+from chronos.services.validation import MAX_ID, in_id_range
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Request, Session, User], Any]
@@ -45,8 +46,12 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """Authenticate, check origin for unsafe methods, run one service call, map errors."""
 
     async def run(request: Request) -> Response:
-        if request.method not in ("GET", "HEAD") and not same_origin_ok(request):
+        if foreign_request(request) or (
+            request.method not in ("GET", "HEAD") and not same_origin_ok(request)
+        ):
             return _error(403, "Cross-origin request refused.")
+        if any(isinstance(v, int) and not in_id_range(v) for v in request.path_params.values()):
+            return _error(404, "There is no such item.")
         token = token_from_cookie_header(request.headers.get("cookie"))
         try:
             with session_scope() as db:
@@ -86,9 +91,12 @@ def _int(request: Request, name: str, default: int) -> int:
     if raw in (None, ""):
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ValidationFailed({name: f"{name} must be a whole number."}) from None
+    if not -MAX_ID <= value <= MAX_ID:
+        raise ValidationFailed({name: f"{name} must be a whole number under {MAX_ID:,}."})
+    return value
 
 
 def _page(page: Any) -> dict[str, Any]:

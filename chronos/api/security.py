@@ -20,15 +20,53 @@ def origin_of(url: str | None) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+_LOOPBACK_NAMES = {"localhost": "localhost", "127.0.0.1": "127.0.0.1", "::1": "[::1]"}
+
+
+def own_origins(api_url: str | None, deploy_url: str | None, extra: tuple[str, ...]) -> set[str]:
+    """The app's own origins: its backend and frontend URLs plus ``CHRONOS_ALLOWED_ORIGINS``.
+
+    One list for everything that trusts an Origin: the cookie routes' CSRF check, the CORS
+    headers and the websocket (rxconfig.py hands it to Reflex as ``cors_allowed_origins``).
+    A loopback origin also stands for its other loopback names on the same port
+    (``localhost:3000`` and ``127.0.0.1:3000`` are one server); another port never is one.
+    """
+    origins = {origin_of(url) for url in (api_url, deploy_url, *extra)}
+    origins.discard("")
+    for origin in list(origins):
+        parts = urlsplit(origin)
+        if parts.hostname in _LOOPBACK_NAMES:
+            suffix = f":{parts.port}" if parts.port else ""
+            origins.update(f"{parts.scheme}://{n}{suffix}" for n in _LOOPBACK_NAMES.values())
+    return origins
+
+
 def app_origins() -> set[str]:
-    """Origins allowed to POST with the session cookie: the app itself plus configured extras."""
+    """Origins allowed to use the session cookie: the app itself plus configured extras."""
     from reflex.config import get_config  # the API layer may read Reflex's URLs
 
     config = get_config()
-    origins = {origin_of(config.api_url), origin_of(config.deploy_url)}
-    origins.update(origin_of(o) for o in get_settings().allowed_origins)
-    origins.discard("")
-    return origins
+    return own_origins(config.api_url, config.deploy_url, get_settings().allowed_origins)
+
+
+def foreign_origin(origin_header: str | None, host_header: str | None) -> bool:
+    """True when a request names an Origin that is not this app's: a page of another site (or
+    of another port of this host) is acting with the user's cookie. No Origin at all is a
+    navigation or a non-browser client, which holds its own cookie or none."""
+    if not origin_header:
+        return False
+    origin = origin_of(origin_header)
+    if not origin:
+        return True  # "null" (sandboxed frames, file://) or garbage: never trusted
+    if host_header and urlsplit(origin).netloc == host_header.strip().lower():
+        return False  # the page came from the very host:port it talks to
+    return origin not in app_origins()
+
+
+def foreign_request(request: Request) -> bool:
+    """A request sent by a page of another origin (any method: reads too, since the browser
+    attaches the Lax cookie to same-site requests from a sibling port or subdomain)."""
+    return foreign_origin(request.headers.get("origin"), request.headers.get("host"))
 
 
 def request_origin(request: Request) -> str:

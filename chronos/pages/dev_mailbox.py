@@ -1,7 +1,8 @@
 """The developer mailbox: every email the app recorded, readable without signing in.
 
-Only while ``CHRONOS_DEV_MAILBOX`` is on (the default with the outbox backend); otherwise the
-page says so and loads nothing. Browser tests read sign-up and invitation emails here: the
+Only in dev mode (`reflex run` without ``--env prod``) and while ``CHRONOS_DEV_MAILBOX`` is on
+(the default with the outbox backend): a production build does not compile these pages, and
+the service refuses their handlers. Browser tests read sign-up and invitation emails here: the
 plain-text body shows every URL as a link whose text is the URL itself.
 """
 
@@ -235,7 +236,7 @@ def _list() -> rx.Component:
     )
 
 
-@page(routes.DEV_MAILBOX, "Developer mailbox", on_load=DevMailboxState.load)
+@page(routes.DEV_MAILBOX, "Developer mailbox", on_load=DevMailboxState.load, dev_only=True)
 def dev_mailbox_page() -> rx.Component:
     return _frame(
         rx.heading("Mailbox", size="6", as_="h1", margin_bottom="4px"),
@@ -359,6 +360,7 @@ def _back() -> rx.Component:
     routes.DEV_MAILBOX + "/[message_id]",
     "Email · Developer mailbox",
     on_load=DevMailboxMessageState.load,
+    dev_only=True,
 )
 def dev_mailbox_message_page() -> rx.Component:
     return _frame(

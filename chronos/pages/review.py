@@ -154,7 +154,7 @@ class ReviewState(SessionState):
         self.busy = False
         with session_scope() as db:
             self._reload(db, user)
-        self.refresh_unread(user, force=True)  # the "Review" badge counts one fewer
+        self._refresh_badges(user, force=True)  # the "Review" badge counts one fewer
         return None
 
     @rx.event

@@ -32,7 +32,10 @@ from chronos.services.pagination import Page, clamp_page
 from chronos.services.validation import escape_like
 from chronos.settings import Settings, get_settings
 
-MAILBOX_OFF = "The developer mailbox is switched off (CHRONOS_DEV_MAILBOX=0)."
+MAILBOX_OFF = (
+    "The developer mailbox is switched off: it is served only by `reflex run` in development,"
+    " with CHRONOS_DEV_MAILBOX on."
+)
 ADMINS_ONLY = "Only admins can see the email log."
 T = TypeVar("T")
 STATUS_LABELS = {

@@ -5,10 +5,12 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 100
+# Far past any real list, and small enough that page x size stays a valid SQL OFFSET.
+MAX_PAGE = 1_000_000
 
 
 def clamp_page(page: int, page_size: int) -> tuple[int, int]:
-    return max(1, int(page)), min(MAX_PAGE_SIZE, max(1, int(page_size)))
+    return min(MAX_PAGE, max(1, int(page))), min(MAX_PAGE_SIZE, max(1, int(page_size)))
 
 
 @dataclass

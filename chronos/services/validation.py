@@ -76,6 +76,15 @@ US_STATES = frozenset(
         "GU",
     ]
 )
+# Row ids are 32-bit on PostgreSQL (SERIAL) and 64-bit on SQLite: a number outside the smaller
+# range names no row, and SQLite cannot even bind one past 64 bits (OverflowError).
+MAX_ID = 2**31 - 1
+
+
+def in_id_range(value: int) -> bool:
+    return 0 < value <= MAX_ID
+
+
 MIN_DATE = date(1990, 1, 1)
 MAX_DATE = date(2100, 12, 31)
 MAX_PRICE_CENTS = 10_000_000_000 * 100  # ten billion dollars: anything above is a typo

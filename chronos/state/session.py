@@ -3,23 +3,35 @@
 The user id and role live in backend-only vars; the browser only receives a display name and
 a coarse ``is_staff`` flag for navigation. Every page loader and action calls ``_actor()`` again,
 so a revoked session or a deactivated user is refused even on a page left open.
+
+The websocket's trust rules (ARCHITECTURE.md): a socket whose Origin is not the app's never has
+an actor; before any event is processed (the hydrate that sends the whole state included),
+``TabOwnerGuard`` resets the tab's state tree when the person behind the cookie is not the one
+who filled it.
 """
 
 from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import reflex as rx
+from reflex.middleware import Middleware
 
 from chronos import routes
-from chronos.api.security import token_from_cookie_header
+from chronos.api.security import foreign_origin, token_from_cookie_header
 from chronos.db import session_scope
 from chronos.models import Role, User
 from chronos.services import accounts, auth, compliance, notifications, rate_limit
 from chronos.services.errors import ChronosError, NotFound
 from chronos.services.security_log import Client
+from chronos.services.validation import in_id_range
+
+if TYPE_CHECKING:
+    from reflex.app import App
+    from reflex.state import BaseState, StateUpdate
+    from reflex_base.event import Event
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +58,26 @@ def _event_txid() -> str | None:
         return None
 
 
+def event_user(headers: Any) -> User | None:
+    """The user behind a websocket event's headers (its connection's handshake), or None.
+
+    None when the socket was opened by a page of another origin, whatever cookie it carries:
+    Reflex's own origin check (``cors_allowed_origins``) refuses such sockets first, and this
+    stays true if that check is ever switched off. One lookup per event (``_EVENT_ACTOR``)."""
+    if foreign_origin(headers.origin, headers.host):
+        return None
+    token = token_from_cookie_header(headers.cookie)
+    txid = _event_txid()
+    cached = _EVENT_ACTOR.get()
+    if txid is not None and cached is not None and cached[:2] == (txid, token):
+        return cached[2]
+    with session_scope() as db:
+        user = auth.resolve_session(db, token)
+    if txid is not None:
+        _EVENT_ACTOR.set((txid, token, user))
+    return user
+
+
 STAFF = frozenset({Role.ADMIN, Role.AGENT, Role.COORDINATOR})
 EXTERNAL = frozenset({Role.CLIENT, Role.ATTORNEY, Role.LENDER})
 
@@ -55,6 +87,8 @@ class SessionState(rx.State):
 
     _user_id: int | None = None
     _role: str = ""
+    # Who filled this tab's state: set by TabOwnerGuard before every event, never by a handler.
+    _tab_owner: int | None = None
     user_name: str = ""
     role_label: str = ""
     is_staff: bool = False
@@ -67,16 +101,7 @@ class SessionState(rx.State):
     resend_busy: bool = False
 
     def _actor(self) -> User | None:
-        token = token_from_cookie_header(self.router.headers.cookie)
-        txid = _event_txid()
-        cached = _EVENT_ACTOR.get()
-        if txid is not None and cached is not None and cached[:2] == (txid, token):
-            user = cached[2]
-        else:
-            with session_scope() as db:
-                user = auth.resolve_session(db, token)
-            if txid is not None:
-                _EVENT_ACTOR.set((txid, token, user))
+        user = event_user(self.router.headers)
         if user is None:
             self._forget_user()
             return None
@@ -108,10 +133,10 @@ class SessionState(rx.State):
             return None, rx.redirect(f"{routes.SIGN_IN}{query}", replace=True)
         if user.role_enum not in roles:
             return None, rx.redirect(routes.home_for(user.role), replace=True)
-        self.refresh_unread(user)
+        self._refresh_badges(user)
         return user, None
 
-    def refresh_unread(self, user: User, *, force: bool = False) -> None:
+    def _refresh_badges(self, user: User, *, force: bool = False) -> None:
         """The nav badges (unread notifications, documents awaiting review): counted once per
         event unless ``force`` (after an action of this event changed what they count)."""
         txid = _event_txid()
@@ -162,6 +187,43 @@ class SessionState(rx.State):
 
     def _int_param(self, name: str) -> int:
         try:
-            return int(self._param(name))
+            value = int(self._param(name))
         except ValueError:
             raise NotFound("That page does not exist.") from None
+        if not in_id_range(value):
+            raise NotFound("That page does not exist.")
+        return value
+
+
+async def _reset_tab(root: BaseState) -> None:
+    """Every page state of the tab back to its defaults, loaded first where the state manager
+    keeps substates apart (Redis): nothing another person loaded may be sent or used."""
+    pending: list[type[BaseState]] = [type(root)]
+    while pending:
+        cls = pending.pop()
+        for sub in cls.get_substates():
+            await root.get_state(sub)
+            pending.append(sub)
+    root.reset()
+
+
+class TabOwnerGuard(Middleware):
+    """Before any event of a tab is handled, hydrate included (which sends the whole state
+    tree), the person behind the cookie is resolved; when it is not the one who filled the
+    tab's state (signed out, session revoked or expired, another account's cookie, a foreign
+    Origin) the whole tree is reset first. The client token alone (it travels in the socket's
+    URL and outlives sessions in sessionStorage) never gives access to what was loaded."""
+
+    async def preprocess(self, app: App, state: BaseState, event: Event) -> StateUpdate | None:
+        root = state._get_root_state()
+        session = await root.get_state(SessionState)
+        assert isinstance(session, SessionState)
+        user = event_user(root.router.headers)
+        owner = user.id if user is not None else None
+        if session._tab_owner is not None and session._tab_owner != owner:
+            log.info("tab state reset: its owner %s is not the caller", session._tab_owner)
+            await _reset_tab(root)
+            session = await root.get_state(SessionState)
+            assert isinstance(session, SessionState)
+        session._tab_owner = owner
+        return None

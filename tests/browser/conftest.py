@@ -195,3 +195,35 @@ def scalar(app: RunningApp, sql: str, **params: object) -> object:
             return conn.execute(text(sql), params).scalar()
     finally:
         engine.dispose()
+
+
+def newest_email(app: RunningApp, to: str, subject_like: str = "%") -> str:
+    """The plain-text body of the newest email to ``to`` whose subject matches (SQL LIKE).
+
+    A production build serves no developer mailbox (issue 13: anyone reaching it could read
+    every reset link), so the browser tier reads what the outbox recorded from the database.
+    """
+    deadline = time.monotonic() + 20
+    while True:
+        body = scalar(
+            app,
+            "SELECT text_body FROM email_messages WHERE to_address = :to AND subject LIKE :s"
+            " ORDER BY id DESC LIMIT 1",
+            to=to,
+            s=subject_like,
+        )
+        if isinstance(body, str):
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no email to {to} with a subject like {subject_like!r}")
+        time.sleep(0.5)
+
+
+def link_in(body: str, app: RunningApp, part: str) -> str:
+    """The first link in an email body that points at this app and contains ``part``."""
+    import re
+
+    for url in re.findall(r"https?://[^\s<>\"')]+", body):
+        if url.startswith(app.base_url) and part in url:
+            return url
+    raise AssertionError(f"no link containing {part!r} in:\n{body}")

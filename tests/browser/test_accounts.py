@@ -12,7 +12,7 @@ import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, RunningApp, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, RunningApp, link_in, newest_email, screenshot
 
 pytestmark = pytest.mark.browser
 PASSWORD = "lantern-orchid-velvet"
@@ -42,15 +42,10 @@ def _sign_up(page: Page, app: RunningApp, email: str, *, shots: str = "") -> Non
 
 
 def _open_mail(page: Page, app: RunningApp, email: str, subject: str, link_part: str) -> str:
-    """Open the newest message with ``subject`` to ``email`` in the dev mailbox and follow
-    the link containing ``link_part``; returns that link."""
-    page.goto(f"{app.base_url}/dev/mailbox?to={email}")
-    page.get_by_role("link", name=subject).first.click()
-    link = page.locator("#mail-text a", has_text=link_part).first
-    expect(link).to_be_visible()
-    href = link.get_attribute("href") or ""
-    assert href.startswith(app.base_url) and link_part in href
-    link.click()
+    """Follow the link containing ``link_part`` in the newest email ``subject`` to ``email``;
+    returns that link."""
+    href = link_in(newest_email(app, email, f"%{subject}%"), app, link_part)
+    page.goto(href)
     return href
 
 

@@ -14,6 +14,8 @@ from tests.browser.conftest import (
     PHONE,
     RunningApp,
     demo_email,
+    link_in,
+    newest_email,
     scalar,
     screenshot,
     sign_in,
@@ -35,14 +37,8 @@ def _agents_deal(app: RunningApp) -> int:
 
 
 def _invitation_link(page: Page, app: RunningApp, email: str) -> str:
-    """Open the newest email to ``email`` in the dev mailbox and return its invitation link."""
-    page.goto(f"{app.base_url}/dev/mailbox?to={email}")
-    page.get_by_role("link", name=re.compile("invited you", re.I)).first.click()
-    link = page.locator("a[href*='/invitation?token=']").first
-    expect(link).to_be_visible()
-    href = link.get_attribute("href")
-    assert href and href.startswith(app.base_url)
-    return href
+    """The invitation link of the newest email to ``email``."""
+    return link_in(newest_email(app, email, "%invited you%"), app, "/invitation?token=")
 
 
 def test_agent_invites_a_client_who_accepts_on_a_phone_and_sees_only_that_deal(

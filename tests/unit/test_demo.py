@@ -43,7 +43,7 @@ def _settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     monkeypatch.setenv("CHRONOS_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("CHRONOS_SECRET_KEY", "test-secret-key-for-demo-tests")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'unused.db'}")
-    monkeypatch.delenv("CHRONOS_DEMO_PASSWORD", raising=False)
+    monkeypatch.setenv("CHRONOS_DEMO_PASSWORD", "chronos-demo-2026")
     get_settings.cache_clear()
     get_engine.cache_clear()
     yield
@@ -464,3 +464,20 @@ def test_the_two_demo_brokerages_are_isolated(seeded: Engine) -> None:
         )
         assert not harbor_ids & {r.id for r in summit_rows.items}
         assert summit.id != harbor.id
+
+
+def test_without_make_run_the_demo_password_is_random_and_kept(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Only `make run` (development) gives the demo logins the README's password: a demo
+    seeded anywhere else must not open to whoever read the README."""
+    from chronos.settings import load_settings
+
+    monkeypatch.delenv("CHRONOS_DEMO_PASSWORD")
+    monkeypatch.setenv("CHRONOS_VAR_DIR", str(tmp_path / "elsewhere"))
+    first = load_settings().demo_password
+    assert first != "chronos-demo-2026" and len(first) >= 16
+    assert load_settings().demo_password == first  # kept in the var dir, printed by seed-demo
+    stored = tmp_path / "elsewhere" / "demo_password"
+    assert stored.read_text().strip() == first
+    assert stored.stat().st_mode & 0o077 == 0

@@ -122,7 +122,7 @@ def test_forced_badges_are_counted_again_in_the_same_event(
     with event():
         user = state._actor()
         assert user is not None
-        state.refresh_unread(user)
-        state.refresh_unread(user)
-        state.refresh_unread(user, force=True)
+        state._refresh_badges(user)
+        state._refresh_badges(user)
+        state._refresh_badges(user, force=True)
     assert len(badge_counts) == 2
