@@ -32,7 +32,7 @@ from chronos.deadlines import (
 from chronos.models import DeadlineTemplate, Role, User, utcnow
 from chronos.services import access
 from chronos.services.errors import NotFound, ValidationFailed
-from chronos.services.validation import clean_text
+from chronos.services.validation import Collector, clean_text
 
 ADMINS_ONLY = "Only an admin can edit deadline templates."
 PREFIX = "tpl:"
@@ -175,11 +175,12 @@ def _slug(label: str) -> str:
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    name = clean_text(data.get("name"), 200)
+    check = Collector()
+    errors = check.errors
+    name = check.field("name", clean_text, data.get("name"), 200) or ""
     if not name:
-        errors["name"] = "Name is required."
-    state = clean_text(data.get("state"), 2).upper()
+        errors.setdefault("name", "Name is required.")
+    state = (check.field("state", clean_text, data.get("state"), 2) or "").upper()
     if state and not re.fullmatch(r"[A-Z]{2}", state):
         errors["state"] = "A two-letter state, or blank."
     raw_rules = list(data.get("rules") or [])
@@ -191,10 +192,10 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     keys: set[str] = set()
     for n, raw in enumerate(raw_rules[:MAX_RULES]):
         r = dict(raw) if isinstance(raw, dict) else {}
-        label = clean_text(r.get("label"), 200)
+        label = check.field(f"rules.{n}.label", clean_text, r.get("label"), 200) or ""
         if not label:
-            errors[f"rules.{n}.label"] = "Name the key date."
-        key = clean_text(r.get("key"), 60) or _slug(label)
+            errors.setdefault(f"rules.{n}.label", "Name the key date.")
+        key = check.field(f"rules.{n}.key", clean_text, r.get("key"), 60) or _slug(label)
         if key in keys:
             errors[f"rules.{n}.label"] = "Two key dates have the same name."
         keys.add(key)

@@ -41,7 +41,7 @@ from chronos.services import access, timeline
 from chronos.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from chronos.services.files import PDF, Inspected, human_size, inspect_upload
 from chronos.services.pagination import Page, clamp_page
-from chronos.services.validation import clean_text
+from chronos.services.validation import clean_text, clip_text
 from chronos.storage import get_storage, new_key
 
 log = logging.getLogger(__name__)
@@ -217,7 +217,7 @@ def _duplicate_message(doc: Document, version: DocumentVersion) -> str:
 
 def _title_from(filename: str) -> str:
     stem = filename.rsplit(".", 1)[0] if "." in filename else filename
-    return clean_text(stem.replace("_", " ").strip(), 200) or "Document"
+    return clip_text(stem.replace("_", " ").strip(), 200) or "Document"
 
 
 def _slot(db: Session, txn: Transaction, slot_id: int | None) -> DocumentSlot | None:

@@ -33,7 +33,7 @@ from chronos.models import (
 from chronos.services import access, documents, timeline
 from chronos.services.errors import NotFound, PermissionDenied, ValidationFailed
 from chronos.services.files import PDF, inspect_upload
-from chronos.services.validation import clean_text
+from chronos.services.validation import clean_text, clip_text
 
 STAFF = (Role.ADMIN, Role.AGENT, Role.COORDINATOR)
 ADMINS_ONLY = "Only brokerage admins manage form templates."
@@ -725,7 +725,7 @@ def generate(
     out = io.BytesIO()
     writer.write(out)
     filled_pdf = out.getvalue()
-    doc_title = clean_text(title, 200) or clean_text(f"{tpl.name} \u2013 {txn.street}", 200)
+    doc_title = clean_text(title, 200) or clip_text(f"{tpl.name} \u2013 {txn.street}", 200)
     stem = re.sub(r"[^A-Za-z0-9]+", "-", doc_title).strip("-")[:80] or "form"
     inspected = inspect_upload(
         f"{stem}.pdf", filled_pdf, max_bytes=max(get_settings().max_upload_bytes, 2 * len(source))

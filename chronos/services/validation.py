@@ -1,12 +1,15 @@
 """Parsing and normalising user input: emails, phones, money, dates, addresses.
 
-Each ``parse_*`` returns the clean value or raises ``ValueError`` with a message meant for the
-user; ``Collector`` gathers those per field so a form shows every problem at once.
+Each ``parse_*`` returns the clean value or raises ``InvalidValue`` with a message meant for
+the user. ``InvalidValue`` is a ``ValueError`` (``Collector`` gathers those per field, so a form
+shows every problem at once) and a ``ValidationFailed`` (a service that calls a parser on its
+own still answers 422 with the message, never a 500).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -17,6 +20,14 @@ from email_validator import EmailNotValidError, validate_email
 from chronos.services.errors import ValidationFailed
 
 T = TypeVar("T")
+
+
+class InvalidValue(ValidationFailed, ValueError):
+    """One value refused by a parser; ``field`` names it when the parser was told."""
+
+    def __init__(self, message: str, field: str = "value") -> None:
+        super().__init__({field: message}, message)
+
 
 US_STATES = frozenset(
     [
@@ -112,16 +123,36 @@ class Collector:
 
 
 def clean_text(value: Any, max_len: int = 200) -> str:
-    text = " ".join(str(value or "").split())
+    """One line of text as people mean it: NFC-normalised, whitespace collapsed, invisible and
+    bidi-control characters removed; control characters (NUL, ...) are refused, and a value of
+    nothing but marks or spaces counts as empty."""
+    if isinstance(value, dict | list | tuple | set):
+        raise InvalidValue("Must be text.")
+    raw = unicodedata.normalize("NFC", str(value if value is not None else ""))
+    # Unicode "format" characters (Cf: zero-width, bidi controls such as RTL overrides, BOM)
+    # are invisible: a name of them looks empty, and an override reorders what people read.
+    visible = "".join(c for c in raw if unicodedata.category(c) != "Cf")
+    text = " ".join(visible.split())
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        raise InvalidValue("Contains a control character; remove it and try again.")
+    if not any(unicodedata.category(c)[0] in "LNPS" for c in text):
+        text = ""  # only combining marks (or nothing) left
     if len(text) > max_len:
-        raise ValueError(f"Must be at most {max_len} characters.")
+        raise InvalidValue(f"Must be at most {max_len} characters (this is {len(text)}).")
     return text
+
+
+def clip_text(value: Any, max_len: int = 200) -> str:
+    """``clean_text`` for a value nobody typed (a title made from a file name, a template name
+    and a street): cut to ``max_len`` with an ellipsis instead of refused."""
+    text = clean_text(value, 100_000)
+    return text if len(text) <= max_len else text[: max_len - 1].rstrip() + "\u2026"
 
 
 def required_text(value: Any, max_len: int = 200, label: str = "This field") -> str:
     text = clean_text(value, max_len)
     if not text:
-        raise ValueError(f"{label} is required.")
+        raise InvalidValue(f"{label} is required.")
     return text
 
 
@@ -133,7 +164,7 @@ def parse_email(value: Any) -> str | None:
     try:
         result = validate_email(raw, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise ValueError(f"Not a valid email address: {exc}") from exc
+        raise InvalidValue(f"Not a valid email address: {exc}") from exc
     return result.normalized.lower()
 
 
@@ -145,9 +176,9 @@ def parse_phone(value: Any, region: str = "US") -> str | None:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError("Not a valid phone number.") from exc
+        raise InvalidValue("Not a valid phone number.") from exc
     if not phonenumbers.is_valid_number(number):
-        raise ValueError("Not a valid phone number.")
+        raise InvalidValue("Not a valid phone number.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -166,24 +197,42 @@ def format_phone(e164: str | None) -> str:
     return phonenumbers.format_number(number, fmt)
 
 
+# $450,000 / 450000 / 450,000.50: digits (comma groups of three, or none), at most two decimals.
+_PRICE = re.compile(r"^\$?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+PRICE_FORMAT = "Price must be an amount like 450000, $450,000 or 450000.50."
+
+
 def parse_price_cents(value: Any) -> int | None:
-    """'$450,000', '450000.50', 450000 -> cents; None when blank; refuses negatives."""
+    """'$450,000', '450000.50', 450000 -> cents; None when blank. Refuses what is probably a
+    typo rather than guessing: exponents ('1e3'), spaces inside the digits ('4 5 0 000'),
+    fractions of a cent ('0.001'), negatives and $0 (blank means "not known yet")."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, bool):
-        raise ValueError("Price must be a number.")
-    text = str(value).strip().replace(",", "").replace("$", "").replace(" ", "")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation as exc:
-        raise ValueError("Price must be a number, like 450000 or $450,000.") from exc
-    if not amount.is_finite():
-        raise ValueError("Price must be a number, like 450000 or $450,000.")
-    if amount < 0:
-        raise ValueError("Price cannot be negative.")
-    cents = int((amount * 100).to_integral_value())
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise InvalidValue("Price must be a number.")
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("-"):
+            raise InvalidValue("Price cannot be negative.")
+        if not _PRICE.match(text):
+            raise InvalidValue(PRICE_FORMAT)
+        amount = Decimal(text.replace("$", "").replace(",", ""))
+    else:
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation as exc:
+            raise InvalidValue(PRICE_FORMAT) from exc
+        if not amount.is_finite():
+            raise InvalidValue(PRICE_FORMAT)
+        if amount < 0:
+            raise InvalidValue("Price cannot be negative.")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidValue("Price can have at most two decimals (cents).")
+    cents = int(amount * 100)
+    if cents == 0:
+        raise InvalidValue("Price must be more than $0; leave it empty if it is not known yet.")
     if cents > MAX_PRICE_CENTS:
-        raise ValueError("Price is implausibly large; check the number of zeros.")
+        raise InvalidValue("Price is implausibly large; check the number of zeros.")
     return cents
 
 
@@ -194,6 +243,9 @@ def format_price(cents: int | None) -> str:
     return f"${dollars:,}" + (f".{rem:02d}" if rem else "")
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def parse_date(value: Any) -> date | None:
     """ISO date (YYYY-MM-DD) within a sane range, or None when blank."""
     if value is None or value == "":
@@ -201,12 +253,15 @@ def parse_date(value: Any) -> date | None:
     if isinstance(value, date):
         parsed = value
     else:
+        text = str(value).strip()
+        if not _ISO_DATE.match(text):
+            raise InvalidValue("Not a valid date; use YYYY-MM-DD.")
         try:
-            parsed = date.fromisoformat(str(value).strip())
-        except ValueError as exc:
-            raise ValueError("Not a valid date; use YYYY-MM-DD.") from exc
+            parsed = date.fromisoformat(text)
+        except ValueError:
+            raise InvalidValue(f"{text} is not a day of the calendar; check the day.") from None
     if not MIN_DATE <= parsed <= MAX_DATE:
-        raise ValueError(f"Date must be between {MIN_DATE.year} and {MAX_DATE.year}.")
+        raise InvalidValue(f"Date must be between {MIN_DATE.year} and {MAX_DATE.year}.")
     return parsed
 
 
@@ -218,7 +273,7 @@ def format_date(value: date | None) -> str:
 def parse_state(value: Any) -> str:
     code = str(value or "").strip().upper()
     if code and code not in US_STATES:
-        raise ValueError("Use a two-letter US state code, like TX.")
+        raise InvalidValue("Use a two-letter US state code, like TX.")
     return code
 
 
@@ -228,7 +283,7 @@ _ZIP = re.compile(r"^\d{5}(-\d{4})?$")
 def parse_postal_code(value: Any) -> str:
     code = str(value or "").strip()
     if code and not _ZIP.match(code):
-        raise ValueError("Use a 5-digit ZIP code (or ZIP+4).")
+        raise InvalidValue("Use a 5-digit ZIP code (or ZIP+4).")
     return code
 
 
@@ -237,7 +292,7 @@ def parse_choice(value: Any, choices: type[T], label: str) -> T:
         return choices(str(value or "").strip())  # type: ignore[call-arg]
     except ValueError as exc:
         allowed = ", ".join(c.value for c in choices)  # type: ignore[attr-defined]
-        raise ValueError(f"Unknown {label}; choose one of: {allowed}.") from exc
+        raise InvalidValue(f"Unknown {label}; choose one of: {allowed}.") from exc
 
 
 def escape_like(text: str) -> str:

@@ -182,6 +182,18 @@ def test_account_page_two_factor_and_security_log(page: Page, app_server: Runnin
     page.get_by_role("button", name="Verify and sign in").click()
     expect(page).to_have_url(re.compile(r"/pipeline/?$"))
 
+    # Turning it off takes the password and a current code: the code just used is refused.
+    page.goto(f"{app_server.base_url}/account")
+    page.locator("#totp-off-password").fill(PASSWORD)
+    page.locator("#totp-off-code").fill(totp.at(time.time() + 30))
+    page.get_by_role("button", name="Turn off two-factor sign-in").click()
+    expect(page.get_by_text("That code is not correct")).to_be_visible()
+    expect(page.get_by_text("Two-factor sign-in is on: signing in")).to_be_visible()
+    screenshot(page, "account-two-factor-off-refused-desktop")
+    page.set_viewport_size(PHONE)
+    screenshot(page, "account-two-factor-off-refused-phone")
+    page.set_viewport_size(DESKTOP)
+
     page.goto(f"{app_server.base_url}/admin/security")
     expect(page.get_by_role("heading", name="Security log")).to_be_visible()
     expect(page.get_by_text("Two-factor sign-in on").first).to_be_visible()

@@ -302,3 +302,41 @@ def test_head_on_a_read_endpoint_answers_like_get_without_a_body(api: dict[str, 
     assert r.status_code == 200 and r.content == b""
     client.cookies.clear()
     assert client.head("/api/v1/me").status_code == 401
+
+
+# ---------------------------------------------------------------- hostile input (issues 13, 15)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        # A parser's refusal outside a form used to escape as a bare ValueError: a 500.
+        (
+            "POST",
+            "/api/v1/transactions/{deal}/stage",
+            {"stage": "cancelled", "reason": "r" * 600},
+            422,
+        ),
+        ("GET", "/api/v1/transactions/{deal}/documents?q=" + "q" * 150, None, 422),
+        ("PATCH", "/api/v1/transactions/{deal}", {"street": ["a", "b"]}, 422),
+        ("PATCH", "/api/v1/transactions/{deal}", {"street": "\u200b\u202e"}, 422),
+        ("PATCH", "/api/v1/transactions/{deal}", {"price": "1e3"}, 422),
+        # Numbers outside the database's integer range: OverflowError used to be a 500.
+        ("GET", "/api/v1/transactions/99999999999999999999999", None, 404),
+        ("GET", "/api/v1/people/99999999999999999999999", None, 404),
+        ("GET", "/api/v1/transactions?page=99999999999999999999", None, 422),
+        ("GET", "/api/v1/transactions?page=2147483647", None, 200),
+    ],
+)
+def test_hostile_input_gets_a_specific_4xx_and_changes_nothing(
+    api: dict[str, Any], method: str, path: str, body: Any, status: int
+) -> None:
+    client = _signed_in(api, "agent")
+    url = path.format(deal=api["ids"]["deal"])
+    before = client.get(f"/api/v1/transactions/{api['ids']['deal']}").json()
+    r = client.request(method, url, json=body, headers={"Origin": ORIGIN})
+    assert r.status_code == status, r.text
+    if status >= 400:
+        assert r.json()["error"] and "Traceback" not in r.text
+    after = client.get(f"/api/v1/transactions/{api['ids']['deal']}").json()
+    assert after == before

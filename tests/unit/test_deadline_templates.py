@@ -135,3 +135,16 @@ def test_a_new_file_can_start_from_a_template(db: Session, engine: Engine, ui: W
     call(NewTransactionState.set_preset, state, f"tpl:{other.id}")
     call(NewTransactionState.submit, state, {"street": "10 Bayou Ln"})
     assert "deadline_preset" in state.errors
+
+
+def test_an_overlong_name_or_label_is_a_field_error_not_a_crash(db: Session, world: World) -> None:
+    """The admin page has no length cap; 230 characters used to be a bare ValueError."""
+    tpl = templates.copy_preset(db, world.admin, "generic_financed")
+    db.commit()
+    form = _form(db, world, tpl.id or 0)
+    long = {**form, "name": "N" * 230, "rules": [dict(r) for r in form["rules"]]}
+    long["rules"][1]["label"] = "L" * 230
+    with pytest.raises(ValidationFailed) as err:
+        templates.update_template(db, world.admin, tpl.id or 0, long)
+    assert "at most 200 characters" in err.value.errors["name"]
+    assert "at most 200 characters" in err.value.errors["rules.1.label"]

@@ -218,3 +218,30 @@ def test_a_closed_file_keeps_its_shared_documents_readable(db: Session, world: W
     db.get(type(world.deal), world.deal.id).stage = Stage.CANCELLED.value  # type: ignore[union-attr]
     db.commit()
     assert documents.list_documents(db, world.client, world.deal.id).total == 1
+
+
+def test_a_long_file_name_becomes_a_clipped_title_and_a_long_typed_title_a_clear_error(
+    db: Session, world: World
+) -> None:
+    """A 230-character file name was a 500 (a bare ValueError) and broke the batch."""
+    name = ("Purchase_and_Sale_Agreement_" * 9)[:226] + ".pdf"
+    doc = _upload(db, world, name, pdfs.make_pdf(["long name"]))
+    assert len(doc.title) == 200 and doc.title.endswith("\u2026")
+    with pytest.raises(ValidationFailed) as exc:
+        documents.upload(
+            db, world.agent, world.deal.id, "ok.pdf", pdfs.make_pdf(["typed"]), title="t" * 230
+        )
+    assert "at most 200 characters" in exc.value.message
+    # An invisible typed title is no title: the name of the file is used instead.
+    doc = documents.upload(
+        db,
+        world.agent,
+        world.deal.id,
+        "Inspection.pdf",
+        pdfs.make_pdf(["rtl"]),
+        title="\u202e\u200b",
+    )
+    assert doc.title == "Inspection"
+    with pytest.raises(ValidationFailed) as search:
+        documents.list_documents(db, world.agent, world.deal.id, q="q" * 150)
+    assert "at most 100 characters" in search.value.message

@@ -338,3 +338,17 @@ def test_a_fully_filled_form_says_so(db: Session, world: World) -> None:
     result = forms.generate(db, world.agent, world.deal.id or 0, tpl.id or 0)
     assert result.empty == [] and result.summary == "All 2 fields filled."
     assert _values(_stored(db, result.document_id)) == {"Buyer Name": "Cora Client", "ZIP": "04101"}
+
+
+def test_a_long_template_name_and_street_make_a_clipped_title(db: Session, world: World) -> None:
+    """144 + 3 + 61 characters went past the title's 200 and crashed with a bare ValueError."""
+    tpl = _template(db, world)
+    tpl.name = "Purchase and Sale Agreement with Addenda " * 4
+    tpl.name = tpl.name[:144]
+    world.deal.street = ("1234 Long Harbor View Extension Road " * 2)[:61]
+    db.add(tpl)
+    db.add(world.deal)
+    db.commit()
+    result = forms.generate(db, world.coordinator, world.deal.id or 0, tpl.id or 0)
+    doc = db.get(Document, result.document_id)
+    assert doc is not None and len(doc.title) == 200 and doc.title.endswith("\u2026")

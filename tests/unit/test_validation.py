@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -21,10 +22,11 @@ from chronos.services.errors import ValidationFailed
     [
         ("$450,000", 45_000_000),
         ("450000.50", 45_000_050),
-        (" 1 234 ", 123_400),
+        (" 450,000 ", 45_000_000),
+        ("1234", 123_400),
         (450000, 45_000_000),
-        (Decimal("0.015"), 2),
-        ("0", 0),
+        (Decimal("0.02"), 2),
+        (450000.5, 45_000_050),
         ("", None),
         ("   ", None),
         (None, None),
@@ -39,11 +41,21 @@ def test_parse_price_cents_examples(raw, cents) -> None:
     [
         ("-1", "Price cannot be negative."),
         ("-$5", "Price cannot be negative."),
-        ("abc", "Price must be a number"),
-        ("NaN", "Price must be a number"),
-        ("Infinity", "Price must be a number"),
+        ("abc", "Price must be an amount like"),
+        ("NaN", "Price must be an amount like"),
+        ("Infinity", "Price must be an amount like"),
+        (float("nan"), "Price must be an amount like"),
         (True, "Price must be a number."),
         ("10000000001", "Price is implausibly large"),
+        # Probably typos, not amounts: refused instead of guessed (issue 15).
+        ("0.001", "at most two decimals"),
+        (Decimal("0.015"), "at most two decimals"),
+        ("1e3", "Price must be an amount like"),
+        ("4 5 0 000", "Price must be an amount like"),
+        ("45,00,000", "Price must be an amount like"),
+        ("0", "more than \\$0"),
+        ("$0.00", "more than \\$0"),
+        (["450000"], "Price must be a number."),
     ],
 )
 def test_parse_price_cents_rejects(raw, message: str) -> None:
@@ -113,9 +125,11 @@ def test_parse_email_rejects_malformed_addresses(raw: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ("2024-02-30", "Not a valid date; use YYYY-MM-DD."),
-        ("2023-02-29", "Not a valid date; use YYYY-MM-DD."),
-        ("2024-13-01", "Not a valid date; use YYYY-MM-DD."),
+        # The format was right: say that the day does not exist (issue 15).
+        ("2024-02-30", "2024-02-30 is not a day of the calendar"),
+        ("2023-02-29", "2023-02-29 is not a day of the calendar"),
+        ("2024-13-01", "2024-13-01 is not a day of the calendar"),
+        ("2024-2-3", "Not a valid date; use YYYY-MM-DD."),
         ("next tuesday", "Not a valid date; use YYYY-MM-DD."),
         ("1989-12-31", "Date must be between 1990 and 2100."),
         ("2101-01-01", "Date must be between 1990 and 2100."),
@@ -192,12 +206,12 @@ def test_collector_gathers_every_field_error_into_one_exception() -> None:
 # ---------------------------------------------------------------- properties
 
 
-@given(st.integers(min_value=0, max_value=v.MAX_PRICE_CENTS))
+@given(st.integers(min_value=1, max_value=v.MAX_PRICE_CENTS))
 def test_format_price_round_trips_through_parse_price_cents(cents: int) -> None:
     assert v.parse_price_cents(v.format_price(cents)) == cents
 
 
-@given(st.integers(min_value=0, max_value=v.MAX_PRICE_CENTS))
+@given(st.integers(min_value=1, max_value=v.MAX_PRICE_CENTS))
 def test_plain_cent_amounts_parse_exactly(cents: int) -> None:
     dollars, rem = divmod(cents, 100)
     assert v.parse_price_cents(f"{dollars}.{rem:02d}") == cents
@@ -261,3 +275,59 @@ def test_escaped_like_text_has_no_bare_wildcards(text: str) -> None:
             continue
         assert escaped[i] not in "%_"
         i += 1
+
+
+# ---------------------------------------------------------------- text (issue 15)
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("Al\u200bice", "Alice"),  # zero-width space
+        ("\u202eecilA", "ecilA"),  # right-to-left override removed, not reordered
+        ("E\u0301mile Zoe\u0308", "\u00c9mile Zo\u00eb"),  # NFD -> NFC
+        ("  12   Main\tSt ", "12 Main St"),
+        ("\ufeffBOM", "BOM"),
+    ],
+)
+def test_clean_text_normalises_what_people_cannot_see(raw: str, clean: str) -> None:
+    assert v.clean_text(raw) == clean
+
+
+@pytest.mark.parametrize(
+    "raw", ["\u200b", "\u200b\u200c\u200d", "\u202e\u202c", "\u0301\u0308", " \u2060 "]
+)
+def test_a_name_of_invisible_characters_is_empty(raw: str) -> None:
+    assert v.clean_text(raw) == ""
+    with pytest.raises(v.InvalidValue, match=r"First name is required\."):
+        v.required_text(raw, 100, "First name")
+
+
+@pytest.mark.parametrize("raw", ["a\x00b", "bell\x07", "esc\x1b[31m"])
+def test_control_characters_are_refused(raw: str) -> None:
+    with pytest.raises(v.InvalidValue, match="control character"):
+        v.clean_text(raw)
+
+
+@pytest.mark.parametrize("raw", [["a", "b"], {"street": "x"}, ("a",)])
+def test_a_list_or_object_is_not_text(raw: object) -> None:
+    with pytest.raises(v.InvalidValue, match=r"Must be text\."):
+        v.clean_text(raw)
+
+
+def test_a_parser_called_outside_a_form_is_a_422_not_a_500() -> None:
+    """A service calling clean_text on its own used to raise a bare ValueError (a 500)."""
+    with pytest.raises(ValidationFailed) as exc:
+        v.clean_text("x" * 230, 200)
+    assert exc.value.status_code == 422
+    assert exc.value.message == "Must be at most 200 characters (this is 230)."
+
+
+@given(st.text())
+def test_clean_text_never_raises_anything_but_invalid_value(raw: str) -> None:
+    try:
+        out = v.clean_text(raw, 10_000)
+    except v.InvalidValue:
+        return
+    assert out == unicodedata.normalize("NFC", out)
+    assert not any(unicodedata.category(c) in ("Cc", "Cf") for c in out)
