@@ -2,8 +2,9 @@
 
 - ``POST /files/upload``: a native multipart form POST (works the same on a phone, camera
   photos included), cookie-authenticated with the Origin/Referer check. The body is capped
-  while it streams (``max_upload_bytes`` per file, ``MAX_FILES`` files); each file is validated
-  and saved in its own unit of work, so one bad file loses nothing of the others. The browser
+  while it streams: each file at ``max_upload_bytes`` (the read stops there and nothing of the
+  upload is saved), the whole at ``MAX_FILES`` files. Once it has all arrived, each file is
+  validated and saved in its own unit of work, so one bad file loses nothing of the others. The browser
   is sent back (303) to the page it came from with a signed ``upload`` token describing the
   outcome.
 - ``GET /files/{version}`` and ``GET /files/{version}/page/{n}``: open a stored file or a PNG
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartParser
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -54,6 +56,34 @@ SAFE_HEADERS = {
 
 class BodyTooLarge(Exception):
     pass
+
+
+class FileTooLarge(Exception):
+    def __init__(self, filename: str) -> None:
+        super().__init__(filename)
+        self.filename = filename
+
+
+class CappedMultiPartParser(MultiPartParser):
+    """Starlette's multipart parser with a cap per file, counted as the bytes arrive: a 120 MB
+    file stops the read at 25 MB + 1 byte instead of being spooled whole first."""
+
+    def __init__(self, *args: Any, max_file_size: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_file_size = max_file_size
+        self._file_bytes = 0
+
+    def on_part_begin(self) -> None:
+        super().on_part_begin()
+        self._file_bytes = 0
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        part = self._current_part
+        if part.file is not None:
+            self._file_bytes += end - start
+            if self._file_bytes > self.max_file_size:
+                raise FileTooLarge(part.file.filename or "A file")
+        super().on_part_data(data, start, end)
 
 
 def _capped(receive: Receive, limit: int) -> Receive:
@@ -115,8 +145,29 @@ async def upload(request: Request) -> Response:
             )
         actor_id = actor.id
     capped = Request(request.scope, _capped(request.receive, limit))
+    parser = CappedMultiPartParser(
+        capped.headers,
+        capped.stream(),
+        max_files=MAX_FILES,
+        max_fields=50,
+        max_part_size=64 * 1024,
+        max_file_size=per_file,
+    )
     try:
-        form = await capped.form(max_files=MAX_FILES, max_fields=50, max_part_size=64 * 1024)
+        form = await parser.parse()
+    except FileTooLarge as exc:
+        # Nothing of this upload was saved: the files are saved only after the whole form
+        # has arrived, and this one stopped the read.
+        return _back(
+            request,
+            back_to,
+            {
+                "errors": [
+                    f"{exc.filename} is larger than {human_size(per_file)}, the largest file "
+                    "accepted. Nothing from this upload was saved; try again without it."
+                ]
+            },
+        )
     except BodyTooLarge:
         return _back(
             request, back_to, {"errors": [f"The upload is larger than {human_size(limit)}."]}

@@ -306,9 +306,47 @@ def test_an_oversize_file_is_refused(files: Files, monkeypatch: pytest.MonkeyPat
     settings.get_settings.cache_clear()
     before, stored = _counts(files), set(_stored(files))
     big = make_pdf(["big"])[:-6] + b"\n" + b"0" * (1024 * 1024 + 10) + b"\n%%EOF\n"
-    notice = _notice(_upload(files, "client", [("big.pdf", big)]))
-    assert notice["saved"] == [] and "the largest file accepted is 1.0 MB" in notice["errors"][0]
+    notice = _notice(_upload(files, "client", [("good.pdf", make_pdf(["ok"])), ("big.pdf", big)]))
+    assert notice.get("saved", []) == []
+    assert notice["errors"] == [
+        "big.pdf is larger than 1.0 MB, the largest file accepted. Nothing from this upload "
+        "was saved; try again without it."
+    ]
     assert _counts(files) == before and set(_stored(files)) == stored
+
+
+def test_an_oversize_file_stops_the_read_at_the_cap() -> None:
+    """A 120 MB file used to be received whole (spooled), then refused with the wrong size."""
+    import asyncio
+
+    from starlette.datastructures import Headers
+
+    from chronos.api.file_routes import CappedMultiPartParser, FileTooLarge
+
+    cap, chunk = 1024 * 1024, 64 * 1024
+    sent = 0
+
+    async def body() -> Any:
+        nonlocal sent
+        head = (
+            b'--zzz\r\nContent-Disposition: form-data; name="file"; filename="huge.pdf"\r\n'
+            b"Content-Type: application/pdf\r\n\r\n"
+        )
+        sent += len(head)
+        yield head
+        for _ in range(120 * 1024 * 1024 // chunk):  # 120 MB, never all sent
+            sent += chunk
+            yield b"0" * chunk
+
+    parser = CappedMultiPartParser(
+        Headers({"content-type": "multipart/form-data; boundary=zzz"}),
+        body(),
+        max_file_size=cap,
+    )
+    with pytest.raises(FileTooLarge) as exc:
+        asyncio.run(parser.parse())
+    assert exc.value.filename == "huge.pdf"
+    assert sent <= cap + 2 * chunk  # stopped at the cap, not at 120 MB
 
 
 def test_too_many_files_are_refused(files: Files) -> None:
