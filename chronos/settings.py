@@ -39,6 +39,10 @@ class Settings:
     var_dir: Path
     database_url: str
     secret_key: str
+    # Where the secret key came from ("env": CHRONOS_SECRET_KEY, "file": secret_key_path),
+    # recorded in backups (never the key itself unless asked).
+    secret_key_source: str
+    secret_key_path: Path
     session_ttl_hours: int
     cookie_name: str
     cookie_secure: str  # "auto" | "true" | "false"
@@ -76,6 +80,8 @@ class Settings:
     # Largest accepted upload, in bytes, and how long a signed download link lives.
     max_upload_bytes: int
     signed_link_seconds: int
+    # Backups of PostgreSQL: the folder holding pg_dump/pg_restore (empty = the PATH).
+    pg_bin_dir: str
 
 
 def load_settings() -> Settings:
@@ -87,7 +93,9 @@ def load_settings() -> Settings:
     if database_url.startswith("postgresql://"):
         # psycopg 3 is the driver we ship.
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
-    secret_key = env.get("CHRONOS_SECRET_KEY") or _read_or_create_secret(var_dir / "secret_key")
+    secret_key_path = var_dir / "secret_key"
+    env_secret = env.get("CHRONOS_SECRET_KEY", "")
+    secret_key = env_secret or _read_or_create_secret(secret_key_path)
     origins = tuple(
         o.strip().rstrip("/")
         for o in env.get("CHRONOS_ALLOWED_ORIGINS", "").split(",")
@@ -103,6 +111,8 @@ def load_settings() -> Settings:
         var_dir=var_dir,
         database_url=database_url,
         secret_key=secret_key,
+        secret_key_source="env" if env_secret else "file",
+        secret_key_path=secret_key_path,
         session_ttl_hours=int(env.get("CHRONOS_SESSION_TTL_HOURS", "336")),
         cookie_name=env.get("CHRONOS_COOKIE_NAME", "chronos_session"),
         cookie_secure=env.get("CHRONOS_COOKIE_SECURE", "auto").strip().lower(),
@@ -130,6 +140,7 @@ def load_settings() -> Settings:
         s3_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", ""),
         max_upload_bytes=int(env.get("CHRONOS_MAX_UPLOAD_MB", "25")) * 1024 * 1024,
         signed_link_seconds=int(env.get("CHRONOS_SIGNED_LINK_SECONDS", "300")),
+        pg_bin_dir=env.get("CHRONOS_PG_BIN_DIR", "").strip(),
     )
 
 
