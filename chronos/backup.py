@@ -752,7 +752,11 @@ def _members(path: Path) -> Iterator[Iterator[tuple[tarfile.TarInfo, IO[bytes]]]
     try:
         yield gen()
     except (tarfile.TarError, EOFError, zlib.error) as exc:
-        if "end of data" in str(exc) or isinstance(exc, EOFError):
+        # EmptyHeaderError and TruncatedHeaderError are not in tarfile's public names.
+        cut = isinstance(exc, EOFError) or type(exc).__name__.endswith(
+            ("EmptyHeaderError", "TruncatedHeaderError")
+        )
+        if cut or any(w in str(exc) for w in ("end of data", "empty header", "truncated")):
             raise BackupError("archive is truncated") from exc
         raise BackupError(f"archive is damaged ({exc})") from exc
     finally:
