@@ -593,7 +593,7 @@ def _add_file(tar: tarfile.TarFile, name: str, path: Path) -> Part:
     return Part(name, reader.hash.hexdigest(), reader.size)
 
 
-def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> Part:
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mtime: int) -> Part:
     info = tarfile.TarInfo(name)
     info.size, info.mtime, info.mode = len(data), mtime, 0o600
     tar.addfile(info, io.BytesIO(data))
@@ -601,7 +601,7 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> Pa
 
 
 def _add_stream(
-    tar: tarfile.TarFile, name: str, stream: IO[bytes] | Any, size: int, mtime: float
+    tar: tarfile.TarFile, name: str, stream: IO[bytes] | Any, size: int, mtime: int
 ) -> Part:
     info = tarfile.TarInfo(name)
     info.size, info.mtime, info.mode = size, mtime, 0o600
@@ -643,7 +643,7 @@ def create_backup(
     storage = get_storage()
     bytes_included = settings.storage_backend == "local" or include_s3_bytes
     now = datetime.now(UTC)
-    mtime = now.timestamp()
+    mtime = int(now.timestamp())  # an int: a float mtime costs a pax header per member
     with tempfile.TemporaryDirectory(prefix=".chronos-backup-", dir=out.parent) as tmp:
         tmp_dir = Path(tmp)
         t0 = time.perf_counter()
@@ -945,7 +945,7 @@ def restore_backup(
 ) -> RestoreReport:
     """Restore ``archive`` into the configured database and storage (see the module doc)."""
     from chronos import migrate
-    from chronos.storage import StorageError, get_storage
+    from chronos.storage import LocalStorage, StorageError, get_storage
 
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
@@ -989,6 +989,8 @@ def restore_backup(
     # 3. Write: documents first, the database last (so it never names bytes not yet there).
     wanted = expected_members(manifest)
     written = 0
+    local_root = storage.root if isinstance(storage, LocalStorage) else None
+    made: set[Path] = set()
     archived_key: str | None = None
     target_dir = _sqlite_path(url).parent if dialect == "sqlite" else None
     if target_dir is not None:
@@ -1019,12 +1021,17 @@ def restore_backup(
                     continue
                 key = name.removeprefix(DOC_PREFIX)
                 try:
-                    storage.put(key, data, "application/octet-stream")
-                except StorageError as exc:
+                    if local_root is not None:
+                        _put_unsynced(local_root, key, data, made)
+                    else:
+                        storage.put(key, data, "application/octet-stream")
+                except (StorageError, OSError) as exc:
                     raise BackupError(f"could not write {short(name)}: {exc}") from exc
                 written += 1
                 if written % 1000 == 0:
                     say(f"  {written:,} / {in_archive:,} documents written")
+        if local_root is not None and written:
+            os.sync()  # one flush for every file written above, before the database goes in
         timings["documents"] = time.perf_counter() - t0
 
         # 4. The database.
@@ -1064,6 +1071,24 @@ def restore_backup(
         seconds=time.perf_counter() - started,
         timings=timings,
     )
+
+
+def _put_unsynced(root: Path, key: str, data: bytes, made: set[Path]) -> None:
+    """LocalStorage.put without its fsync per file (3 ms each here): a restore writes tens of
+    thousands of files and flushes them all at once (``os.sync``) before the database that
+    names them is installed. Still written to a temporary name and renamed."""
+    path = root / safe_key(key)
+    if path.parent not in made:  # ``made``: folders known to exist (a mkdir costs ~0.4 ms)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        made.add(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _install_sqlite(copy: Path, target: Path) -> None:
