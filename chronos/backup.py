@@ -533,6 +533,15 @@ def _open_object(storage: Any, key: str) -> Iterator[tuple[IO[bytes] | Any, int]
         body.close()
 
 
+def _storage(factory: Callable[[], Any]) -> Any:
+    from chronos.storage import StorageError
+
+    try:
+        return factory()
+    except StorageError as exc:
+        raise BackupError(f"storage is not usable: {exc}") from exc
+
+
 def _storage_location(settings: Settings) -> str:
     if settings.storage_backend == "s3":
         where = settings.s3_endpoint_url or "AWS"
@@ -554,11 +563,15 @@ def _storage_objects(storage: Any, limit: int | None = None) -> int:
                 if limit and count >= limit:
                     break
         return count
-    paginator = storage.client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=storage.bucket):
-        count += int(page.get("KeyCount", 0))
-        if limit and count >= limit:
-            break
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        for page in storage.client.get_paginator("list_objects_v2").paginate(Bucket=storage.bucket):
+            count += int(page.get("KeyCount", 0))
+            if limit and count >= limit:
+                break
+    except (BotoCoreError, ClientError) as exc:
+        raise BackupError(f"cannot list the bucket {storage.bucket}: {exc}") from exc
     return count
 
 
@@ -640,7 +653,7 @@ def create_backup(
     if not out.parent.is_dir():
         raise BackupError(f"the folder {out.parent} does not exist")
     dialect = _dialect(settings.database_url)
-    storage = get_storage()
+    storage = _storage(get_storage)
     bytes_included = settings.storage_backend == "local" or include_s3_bytes
     now = datetime.now(UTC)
     mtime = int(now.timestamp())  # an int: a float mtime costs a pax header per member
@@ -874,18 +887,29 @@ def _pg_clear(url: str) -> None:
         engine.dispose()
 
 
+def _object_checksum(storage: Any, key: str) -> tuple[str | None, int]:
+    with _open_object(storage, key) as opened:
+        if opened is None:
+            return None, 0
+        return _hash_stream(opened[0])
+
+
 def _check_objects_in_place(storage: Any, manifest: Mapping[str, Any], say: Progress) -> None:
     """S3 archives without the bytes: the objects must be in the target bucket, unchanged."""
+    from chronos.storage import StorageError
+
     docs = [d for d in manifest["documents"] if not d["in_archive"]]
     for n, d in enumerate(docs, 1):
-        with _open_object(storage, d["key"]) as opened:
-            if opened is None:
-                raise BackupError(
-                    f"documents/{short(d['key'])} is not in the target storage (the archive holds "
-                    "only its checksum; restore into the bucket that holds the objects, or take "
-                    "backups with --include-s3-bytes)"
-                )
-            sha, size = _hash_stream(opened[0])
+        try:
+            sha, size = _object_checksum(storage, d["key"])
+        except StorageError as exc:
+            raise BackupError(f"cannot read stored object {short(d['key'])}: {exc}") from exc
+        if sha is None:
+            raise BackupError(
+                f"documents/{short(d['key'])} is not in the target storage (the archive holds "
+                "only its checksum; restore into the bucket that holds the objects, or take "
+                "backups with --include-s3-bytes)"
+            )
         if sha != d["sha256"] or size != int(d["size"]):
             raise BackupError(f"checksum mismatch in stored object {short(d['key'])}")
         if n % 1000 == 0:
@@ -958,7 +982,7 @@ def restore_backup(
     counts = _target_counts(url, dialect)
     if any(counts.values()) and not force:
         raise BackupError(nonempty_message(counts))
-    storage = get_storage()
+    storage = _storage(get_storage)
 
     # 2. Every checksum, before anything is written.
     t0 = time.perf_counter()
@@ -1003,6 +1027,8 @@ def restore_backup(
                 name = info.name
                 if name in (MANIFEST, MANIFEST_SUM):
                     continue
+                if name not in wanted:
+                    raise BackupError(f"the archive changed after it was checked ({short(name)})")
                 want_sha, _size = wanted[name]
                 if name == db_info["member"]:
                     with db_file.open("wb") as outf:

@@ -628,3 +628,19 @@ def test_s3_archives_hold_keys_and_checksums_or_with_the_flag_the_bytes(
         for key in keys:
             body = client.get_object(Bucket="restored-documents", Key=key)["Body"].read()
             assert body == local.get(key)
+
+
+def test_bad_paths_get_one_line_errors(sqlite_source: Source, tmp_path: Path) -> None:
+    with configured(sqlite_source.site):
+        no_dir = run("backup", "--out", str(tmp_path / "nowhere" / "b.tar"))
+        assert no_dir.exit_code == 1
+        assert f"Error: The folder {tmp_path / 'nowhere'} does not exist." in no_dir.output
+    target = sqlite_source.targets.new()
+    missing = restore_into(target, tmp_path / "no-such.tar")
+    assert missing.exit_code == 1
+    assert f"Error: No archive at {tmp_path / 'no-such.tar'}." in missing.output
+    junk = tmp_path / "junk.tar"
+    junk.write_bytes(b"this is not a tar archive at all" * 40)
+    refused = restore_into(target, junk)
+    assert refused.exit_code == 1 and "Error: Not a tar archive" in refused.output
+    assert "Traceback" not in refused.output and is_empty(target)
