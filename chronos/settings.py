@@ -93,9 +93,7 @@ def load_settings() -> Settings:
     if database_url.startswith("postgresql://"):
         # psycopg 3 is the driver we ship.
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
-    secret_key_path = var_dir / "secret_key"
-    env_secret = env.get("CHRONOS_SECRET_KEY", "")
-    secret_key = env_secret or _read_or_create_secret(secret_key_path)
+    secret_key = env.get("CHRONOS_SECRET_KEY") or _read_or_create_secret(var_dir / "secret_key")
     origins = tuple(
         o.strip().rstrip("/")
         for o in env.get("CHRONOS_ALLOWED_ORIGINS", "").split(",")
@@ -111,8 +109,8 @@ def load_settings() -> Settings:
         var_dir=var_dir,
         database_url=database_url,
         secret_key=secret_key,
-        secret_key_source="env" if env_secret else "file",
-        secret_key_path=secret_key_path,
+        secret_key_source="env" if env.get("CHRONOS_SECRET_KEY") else "file",
+        secret_key_path=var_dir / "secret_key",
         session_ttl_hours=int(env.get("CHRONOS_SESSION_TTL_HOURS", "336")),
         cookie_name=env.get("CHRONOS_COOKIE_NAME", "chronos_session"),
         cookie_secure=env.get("CHRONOS_COOKIE_SECURE", "auto").strip().lower(),
