@@ -68,6 +68,8 @@ def configured(site: Site, **extra: str | None) -> Iterator[None]:
         "CHRONOS_STORAGE_DIR": str(site.storage_dir),
         "CHRONOS_STORAGE": "local",
         "CHRONOS_SECRET_KEY": TEST_SECRET_KEY,
+        # One demo password for every site (otherwise it may be generated per var dir).
+        "CHRONOS_DEMO_PASSWORD": "backup-test-demo-password",
         **extra,
     }
     saved = {k: os.environ.get(k) for k in wanted}
