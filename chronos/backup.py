@@ -28,6 +28,7 @@ return plain data; the I/O (snapshots, storage, tar) sits below them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import io
@@ -47,7 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ParamSpec, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
@@ -75,6 +76,8 @@ OBJECT_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 Progress = Callable[[str], None]
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 class BackupError(Exception):
@@ -633,6 +636,23 @@ def _hash_stream(stream: IO[bytes] | Any) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
+def _one_line_errors(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """File-system and SQLite failures (disk full, permissions, a locked file) become a
+    ``BackupError`` naming them, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise BackupError(f"SQLite error: {exc}") from exc
+        except OSError as exc:
+            raise BackupError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from exc
+
+    return wrapper
+
+
+@_one_line_errors
 def create_backup(
     out: Path,
     settings: Settings,
@@ -674,7 +694,9 @@ def create_backup(
         entries: list[DocumentEntry] = []
         missing: list[str] = []
         t0 = time.perf_counter()
-        with partial.open("wb") as raw_out, tarfile.open(fileobj=raw_out, mode="w|") as tar:
+        # 0600: the archive holds every row (password hashes, contacts) and document.
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as raw_out, tarfile.open(fileobj=raw_out, mode="w|") as tar:
             parts.append(
                 _add_file(tar, SQLITE_MEMBER if dialect == "sqlite" else PG_MEMBER, snap.path)
             )
@@ -694,8 +716,8 @@ def create_backup(
                             sha, size = part.sha256, part.size
                         else:
                             sha, size = _hash_stream(stream)
-                except StorageError as exc:
-                    raise BackupError(f"could not read stored object {short(key)}: {exc}") from exc
+                except (StorageError, OSError) as exc:
+                    raise BackupError(f"could not copy stored object {short(key)}: {exc}") from exc
                 entries.append(DocumentEntry(key, sha, size, bytes_included))
                 if n % 1000 == 0:
                     say(f"  {n:,} / {len(snap.keys):,} objects")
@@ -960,6 +982,7 @@ def _install_secret(
     return notes
 
 
+@_one_line_errors
 def restore_backup(
     archive: Path,
     settings: Settings,

@@ -249,6 +249,7 @@ def members(archive: Path) -> dict[str, bytes]:
 
 
 def test_round_trip_restores_every_row_and_document_and_users_sign_in(source: Source) -> None:
+    assert source.archive.stat().st_mode & 0o777 == 0o600  # every row and document is in it
     manifest = json.loads(members(source.archive)["manifest.json"])
     assert manifest["database"]["migration_head"] == migrate_head()
     assert manifest["database"]["tables"]["users"] > 0
