@@ -647,3 +647,39 @@ def test_bad_paths_get_one_line_errors(sqlite_source: Source, tmp_path: Path) ->
     refused = restore_into(target, junk)
     assert refused.exit_code == 1 and "Error: Not a tar archive" in refused.output
     assert "Traceback" not in refused.output and is_empty(target)
+
+
+def test_two_factor_accounts_need_the_same_secret_key_after_a_restore(
+    sqlite_source: Source, tmp_path: Path
+) -> None:
+    """Why the manifest insists on the key: TOTP secrets are encrypted with it."""
+    import pyotp
+
+    from chronos.models import User
+
+    live = sqlite_source.targets.new()
+    assert restore_into(live, sqlite_source.archive).exit_code == 0
+    with configured(live), session_scope(get_engine()) as db:
+        login = next(d for d in demo.demo_logins() if d.role == "admin")
+        user = db.exec(select(User).where(User.email == login.email)).one()
+        setup = accounts.begin_totp(db, user)
+        totp = pyotp.TOTP(setup.secret)
+        accounts.confirm_totp(db, user, totp.at(time.time() - 30))
+    archive = tmp_path / "totp.tar"
+    with configured(live):
+        assert run("backup", "--out", str(archive)).exit_code == 0
+
+    def second_step(site: Site, key: str) -> str:
+        with configured(site, CHRONOS_SECRET_KEY=key), session_scope(get_engine()) as db:
+            first = accounts.attempt_sign_in(db, email=login.email, password=login.password)
+            assert first.two_factor_token, first.error
+            done = accounts.complete_two_factor(db, first.two_factor_token, totp.now())
+            return "signed in" if done.signed_in is not None else done.error
+
+    same, other = sqlite_source.targets.new(), sqlite_source.targets.new()
+    assert restore_into(same, archive).exit_code == 0
+    assert second_step(same, TEST_SECRET_KEY) == "signed in"
+    with configured(other, CHRONOS_SECRET_KEY="a-different-secret-key"):
+        warned = run("restore", str(archive))
+    assert "WARNING: the configured secret key is not the one" in warned.output
+    assert second_step(other, "a-different-secret-key") == "code"  # the code cannot be checked
