@@ -683,3 +683,13 @@ def test_two_factor_accounts_need_the_same_secret_key_after_a_restore(
         warned = run("restore", str(archive))
     assert "WARNING: the configured secret key is not the one" in warned.output
     assert second_step(other, "a-different-secret-key") == "code"  # the code cannot be checked
+
+
+def test_a_migrated_but_empty_target_counts_as_empty(source: Source) -> None:
+    """`chronos migrate` run first (tables, no rows) is still an empty target."""
+    target = source.targets.new()
+    with configured(target):
+        assert run("migrate").exit_code == 0
+    restored = restore_into(target, source.archive)
+    assert restored.exit_code == 0, restored.output
+    assert table_digests(target.url) == table_digests(source.site.url)
