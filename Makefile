@@ -67,7 +67,9 @@ test-browser: setup-test
 ##   bench-load        simulated browsers over the websocket: one worker vs Redis + PostgreSQL (~20 min)
 ##   bench-services    service calls behind every page and job at 10,000 files / 200,000 tasks /
 ##                     300,000 events / 50,000 documents on SQLite + PostgreSQL, a 50-page upload (~15 min)
-.PHONY: bench-pageweight bench-load bench-services
+## bench-backup (not part of `bench`): `chronos backup` + `chronos restore` of that 10,000-file
+##   brokerage with every stored object on disk, SQLite + PostgreSQL, into bench/BACKUP.md (~15 min)
+.PHONY: bench-pageweight bench-load bench-services bench-backup
 bench: bench-pageweight bench-load bench-services
 
 bench-pageweight: setup-test
@@ -80,6 +82,9 @@ bench-load: setup bun
 
 bench-services: setup
 	$(PY) -m bench.run
+
+bench-backup: setup
+	$(PY) -m bench.backup
 
 clean:
 	rm -rf .web .states test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""The ``chronos`` command: migrate, create users, seed the demo, generate benchmark data.
+"""The ``chronos`` command: migrate, create users, seed the demo, generate benchmark data,
+back up and restore.
 
 Domain errors become a one-line ``Error: ...`` (exit code 1), never a traceback.
 """
@@ -11,6 +12,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -19,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
+from chronos.backup import BackupError
 from chronos.models import Organization, Role
 from chronos.services.errors import ChronosError
 from chronos.services.validation import parse_choice, parse_email, required_text
@@ -61,6 +64,8 @@ def _friendly_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except ChronosError as exc:
             raise click.ClickException(exc.message) from exc
+        except BackupError as exc:
+            raise click.ClickException(exc.message[:1].upper() + exc.message[1:] + ".") from exc
         except SQLAlchemyError as exc:
             detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             missing = "no such table" in detail or "does not exist" in detail
@@ -304,6 +309,100 @@ def worker(workers: int, no_periodic: bool) -> None:
     where = _safe_url(settings.jobs_url) if settings.jobs_url else str(settings.var_dir / "jobs.db")
     click.echo(f"Consuming jobs from {where} with {workers} worker threads. Stop with SIGTERM.")
     run_worker(workers=workers, periodic=not no_periodic)
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The archive to write (a .tar; replaced atomically when it exists).",
+)
+@click.option(
+    "--include-s3-bytes",
+    is_flag=True,
+    help="With S3 storage, copy the objects' bytes too (default: keys and checksums only).",
+)
+@click.option(
+    "--include-secret-key",
+    is_flag=True,
+    help="Put the secret key in the archive, in clear (keep such an archive like the key).",
+)
+@_friendly_errors
+def backup(out: Path, include_s3_bytes: bool, include_secret_key: bool) -> None:
+    """Write one consistent archive: database, documents, secret key reference, manifest."""
+    from chronos.backup import create_backup
+
+    settings = get_settings()
+    report = create_backup(
+        out,
+        settings,
+        include_s3_bytes=include_s3_bytes,
+        include_secret_key=include_secret_key,
+        progress=click.echo,
+    )
+    docs = "bytes included" if report.bytes_included else "keys and checksums only"
+    click.echo(
+        f"Backup written to {report.path} ({report.archive_bytes:,} bytes) in "
+        f"{report.seconds:.1f}s: {report.dialect} database at migration "
+        f"{report.migration_head}, {sum(report.tables.values()):,} rows in "
+        f"{len(report.tables)} tables; {report.documents:,} documents "
+        f"({report.document_bytes:,} bytes, {docs})."
+    )
+    if report.missing:
+        click.echo(
+            f"WARNING: {len(report.missing)} stored objects named by the database were not in "
+            f"storage (listed in the manifest under storage.missing), e.g. {report.missing[0]}",
+            err=True,
+        )
+    if report.secret_included:
+        click.echo("The archive holds the secret key in clear: keep it as safe as the key.")
+    else:
+        where = (
+            "CHRONOS_SECRET_KEY" if report.secret_source == "env" else str(settings.secret_key_path)
+        )
+        click.echo(
+            f"The secret key is not in the archive: keep {where} too; a restore needs the "
+            "same key (sessions, signed links and two-factor secrets derive from it)."
+        )
+
+
+@cli.command()
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a target database (and add to a storage) that already holds data.",
+)
+@_friendly_errors
+def restore(archive: Path, force: bool) -> None:
+    """Restore an archive made by `chronos backup` into an empty database and storage.
+
+    Every checksum is checked before anything is written; an older archive is migrated
+    forward. Stop the app (and workers) first.
+    """
+    from chronos.backup import restore_backup
+
+    report = restore_backup(archive, get_settings(), force=force, progress=click.echo)
+    migrated = (
+        f", migrated from {report.archive_head} to {report.head}"
+        if report.migrated
+        else f" at migration {report.head}"
+    )
+    click.echo(
+        f"Restored a {report.dialect} database{migrated} and {report.documents_written:,} "
+        f"documents in {report.seconds:.1f}s."
+    )
+    click.echo(_table(("Table", "Rows"), [(t, f"{n:,}") for t, n in sorted(report.tables.items())]))
+    if report.missing:
+        click.echo(
+            f"WARNING: {len(report.missing)} objects were already missing when the backup "
+            "was taken (storage.missing in its manifest).",
+            err=True,
+        )
+    for note in report.secret_messages:
+        click.echo(note, err=note.startswith("WARNING"))
 
 
 def main() -> None:

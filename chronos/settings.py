@@ -39,6 +39,10 @@ class Settings:
     var_dir: Path
     database_url: str
     secret_key: str
+    # Where the secret key came from ("env": CHRONOS_SECRET_KEY, "file": secret_key_path),
+    # recorded in backups (never the key itself unless asked).
+    secret_key_source: str
+    secret_key_path: Path
     session_ttl_hours: int
     cookie_name: str
     cookie_secure: str  # "auto" | "true" | "false"
@@ -79,6 +83,8 @@ class Settings:
     # Largest accepted upload, in bytes, and how long a signed download link lives.
     max_upload_bytes: int
     signed_link_seconds: int
+    # Backups of PostgreSQL: the folder holding pg_dump/pg_restore (empty = the PATH).
+    pg_bin_dir: str
 
 
 def allowed_origins(env: os._Environ[str] | dict[str, str] = os.environ) -> tuple[str, ...]:
@@ -113,6 +119,8 @@ def load_settings() -> Settings:
         var_dir=var_dir,
         database_url=database_url,
         secret_key=secret_key,
+        secret_key_source="env" if env.get("CHRONOS_SECRET_KEY") else "file",
+        secret_key_path=var_dir / "secret_key",
         session_ttl_hours=int(env.get("CHRONOS_SESSION_TTL_HOURS", "336")),
         cookie_name=env.get("CHRONOS_COOKIE_NAME", "chronos_session"),
         cookie_secure=env.get("CHRONOS_COOKIE_SECURE", "auto").strip().lower(),
@@ -146,6 +154,7 @@ def load_settings() -> Settings:
         s3_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", ""),
         max_upload_bytes=int(env.get("CHRONOS_MAX_UPLOAD_MB", "25")) * 1024 * 1024,
         signed_link_seconds=int(env.get("CHRONOS_SIGNED_LINK_SECONDS", "300")),
+        pg_bin_dir=env.get("CHRONOS_PG_BIN_DIR", "").strip(),
     )
 
 
