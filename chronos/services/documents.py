@@ -462,9 +462,17 @@ def delete_document(db: Session, actor: User | None, document_id: int) -> None:
     ).first()
     if pending is not None:
         raise Conflict("Void its signature request before deleting this document.")
-    keys = list(
-        db.exec(select(DocumentVersion.storage_key).where(DocumentVersion.document_id == doc.id))
-    )
+    keys: list[str] = []
+    for key, pages in db.exec(
+        select(DocumentVersion.storage_key, DocumentVersion.page_count).where(
+            DocumentVersion.document_id == doc.id
+        )
+    ):
+        # The file and every page preview it may have cached beside it (preview_key).
+        keys.append(key)
+        keys.extend(
+            preview_key(key, n, w) for n in range(1, (pages or 0) + 1) for w in PREVIEW_WIDTHS
+        )
     timeline.record(
         db,
         actor=actor,
@@ -478,11 +486,10 @@ def delete_document(db: Session, actor: User | None, document_id: int) -> None:
     storage = get_storage()
 
     def _after_commit(session: Any) -> None:
-        for k in keys:
-            try:
-                storage.delete(k)
-            except Exception:
-                log.warning("could not delete stored object %s", k)
+        try:
+            storage.delete_many(keys)
+        except Exception:
+            log.warning("could not delete the %s stored objects of document %s", len(keys), doc.id)
 
     event.listen(db, "after_commit", _after_commit, once=True)
 
@@ -768,6 +775,10 @@ def render_page_png(data: bytes, page: int, width: int) -> bytes:
         pdf.close()
 
 
+def preview_key(storage_key: str, page: int, width: int) -> str:
+    return f"{storage_key}.p{page}w{width}.png"
+
+
 def page_preview(db: Session, actor: User | None, version_id: int, page: int, width: int) -> bytes:
     """The cached PNG of a page, rendered on first use (preview keys sit beside the file's)."""
     _, version = get_version(db, actor, version_id)
@@ -775,7 +786,7 @@ def page_preview(db: Session, actor: User | None, version_id: int, page: int, wi
         raise NotFound("Only PDFs have page previews.")
     width = min(PREVIEW_WIDTHS, key=lambda w: abs(w - int(width or 960)))
     storage = get_storage()
-    key = f"{version.storage_key}.p{int(page)}w{width}.png"
+    key = preview_key(version.storage_key, int(page), width)
     try:
         return storage.get(key)
     except Exception:  # not cached yet (or the cache is unreadable): render

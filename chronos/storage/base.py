@@ -27,6 +27,10 @@ class Storage(Protocol):
     def delete(self, key: str) -> None:
         """Remove ``key``; deleting a missing key is not an error."""
 
+    def delete_many(self, keys: list[str]) -> None:
+        """Remove every key (missing ones are not an error), in as few requests as the
+        backend allows: a document's page previews are up to 3 per page."""
+
     def presigned_url(
         self, key: str, *, filename: str, content_type: str, inline: bool, seconds: int
     ) -> str | None:

@@ -50,6 +50,10 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def delete_many(self, keys: list[str]) -> None:
+        for key in keys:
+            self.delete(key)
+
     def presigned_url(
         self, key: str, *, filename: str, content_type: str, inline: bool, seconds: int
     ) -> str | None:

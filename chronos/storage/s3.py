@@ -80,6 +80,16 @@ class S3Storage:
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"Could not delete the file: {exc}") from exc
 
+    def delete_many(self, keys: list[str]) -> None:
+        try:
+            for start in range(0, len(keys), 1000):  # DeleteObjects takes 1,000 keys at most
+                batch = [{"Key": k} for k in keys[start : start + 1000]]
+                self.client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+                )
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"Could not delete the files: {exc}") from exc
+
     def presigned_url(
         self, key: str, *, filename: str, content_type: str, inline: bool, seconds: int
     ) -> str | None:

@@ -70,6 +70,15 @@ def test_delete_removes_and_is_idempotent(storage: Storage) -> None:
     storage.delete(key)  # deleting again is not an error
 
 
+def test_delete_many_removes_every_key_missing_ones_included(storage: Storage) -> None:
+    keys = [new_key() for _ in range(3)]
+    for k in keys[:2]:
+        storage.put(k, b"x", "application/octet-stream")
+    storage.delete_many(keys)  # the third was never stored
+    assert not any(storage.exists(k) for k in keys)
+    storage.delete_many([])
+
+
 def test_keys_are_opaque_and_unique() -> None:
     keys = {new_key() for _ in range(1000)}
     assert len(keys) == 1000

@@ -151,6 +151,20 @@ def test_delete_removes_rows_and_files_after_commit(db: Session, world: World) -
         documents.delete_document(db, world.agent, doc.id)
 
 
+def test_delete_removes_the_cached_page_previews_too(db: Session, world: World) -> None:
+    doc = _upload(db, world, "two.pdf", pdfs.make_pdf(["page one", "page two"]))
+    db.commit()
+    version = documents.current_version(db, doc)
+    assert version.id is not None
+    for page in (1, 2):
+        documents.page_preview(db, world.agent, version.id, page, 480)
+    previews = [documents.preview_key(version.storage_key, n, 480) for n in (1, 2)]
+    assert all(get_storage().exists(k) for k in previews)
+    documents.delete_document(db, world.agent, doc.id)
+    db.commit()
+    assert not any(get_storage().exists(k) for k in [version.storage_key, *previews])
+
+
 def test_list_searches_titles_names_and_pdf_text(db: Session, world: World) -> None:
     _upload(db, world, "a.pdf", pdfs.make_pdf(["Termite inspection findings"]))
     _upload(db, world, "Appraisal.pdf", pdfs.make_pdf(["Market value"]))
