@@ -102,6 +102,23 @@ def sniff(data: bytes) -> str | None:
         return "image/gif"
     if data[:4] in (b"II*\x00", b"MM\x00*"):
         return "image/tiff"
+    return _sniff_markup(head)
+
+
+# Markup and scripts: named in their own words, since each is refused for its own reason
+# (HTML and SVG can run script in a browser that opens them; a script runs on a desktop).
+_SVG = re.compile(rb"<svg[\s>]")
+_HTML = re.compile(rb"<!doctype html|<html[\s>]|<head[\s>]|<body[\s>]|<script[\s>]|<iframe[\s>]")
+
+
+def _sniff_markup(head: bytes) -> str | None:
+    text = head.lstrip(b"\xef\xbb\xbf\x00\t\r\n \x0c").lower()
+    if text.startswith(b"#!"):
+        return "text/x-script"
+    if _SVG.search(text):
+        return "image/svg+xml"
+    if _HTML.search(text):
+        return "text/html"
     return None
 
 
@@ -112,6 +129,9 @@ _DESCRIBE = {
     "application/x-msdownload": "a program",
     "image/gif": "a GIF image",
     "image/tiff": "a TIFF image",
+    "image/svg+xml": "an SVG image, which can carry scripts",
+    "text/html": "a web page (HTML), which can carry scripts",
+    "text/x-script": "a script",
     PDF: "a PDF",
     JPEG: "a JPEG photo",
     PNG: "a PNG image",

@@ -96,6 +96,35 @@ def test_unsupported_types_are_named() -> None:
     assert "HEIC photo" in refused("IMG.HEIC", b"\x00\x00\x00\x18ftypheic" + b"\x00" * 50)
 
 
+@pytest.mark.parametrize(
+    ("name", "data", "said"),
+    [
+        (
+            "offer.pdf",
+            b"<!DOCTYPE html><html><body><script>alert(1)</script>",
+            "offer.pdf is named like a PDF but its content is a web page (HTML), which can "
+            "carry scripts.",
+        ),
+        (
+            "logo.svg",
+            b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>',
+            "logo.svg is an SVG image, which can carry scripts.",
+        ),
+        ("page.html", b"\xef\xbb\xbf  <html lang=en>", "page.html is a web page (HTML)"),
+        (
+            "run.pdf",
+            b"#!/bin/sh\nrm -rf ~\n",
+            "run.pdf is named like a PDF but its content is a script.",
+        ),
+    ],
+)
+def test_markup_and_scripts_are_refused_each_for_its_own_reason(
+    name: str, data: bytes, said: str
+) -> None:
+    """HTML renamed .pdf, an SVG with a script and an HTML page shared one generic reason."""
+    assert refused(name, data).startswith(said)
+
+
 def test_damaged_photo() -> None:
     data = pdfs.jpeg()[:60]
     assert "damaged and cannot be read as an image" in refused("photo.jpg", data)
