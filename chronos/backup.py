@@ -905,6 +905,18 @@ def _pg_clear(url: str) -> None:
             ).fetchall()
             for (seq,) in seqs:
                 conn.execute(text(f"DROP SEQUENCE IF EXISTS {_q(str(seq))} CASCADE"))
+            # Functions the migrations made (chronos_fold): the dump creates them again.
+            # Extensions' own functions (unaccent) stay; the dump says IF NOT EXISTS for those.
+            functions = conn.execute(
+                text(
+                    "SELECT p.oid::regprocedure::text FROM pg_proc p"
+                    " WHERE p.pronamespace = current_schema()::regnamespace"
+                    " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid ="
+                    " 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')"
+                )
+            ).fetchall()
+            for (signature,) in functions:
+                conn.execute(text(f"DROP FUNCTION IF EXISTS {signature} CASCADE"))
     finally:
         engine.dispose()
 
@@ -1157,8 +1169,7 @@ def _install_sqlite(copy: Path, target: Path) -> None:
 
 def _install_postgres(dump: Path, url: str, settings: Settings) -> None:
     pg_restore = _pg_tool(settings, "pg_restore")
-    if _pg_tables(url):
-        _pg_clear(url)  # an empty schema, or --force: the archive replaces every table
+    _pg_clear(url)  # an empty schema, or --force: the archive replaces every table
     target, env = _pg_target(url)
     _run_tool(
         [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -26,6 +27,20 @@ def _bind_int(value: int) -> int | str:
 sqlite3.register_adapter(int, _bind_int)
 
 
+def fold_text(value: str | None) -> str | None:
+    """What search compares: without accents, case, compatibility forms or invisible characters
+    ('Émile', 'EMILE' and a decomposed 'E\u0301mile' are one name; 'Al\u200bice' is 'Alice').
+    SQLite gets it as the SQL function chronos_fold; PostgreSQL has its own (migration 0011,
+    unaccent), and both sides of a comparison are folded by the same database."""
+    if value is None:
+        return None
+    decomposed = unicodedata.normalize("NFKD", str(value))
+    kept = "".join(
+        c for c in decomposed if not unicodedata.combining(c) and unicodedata.category(c) != "Cf"
+    )
+    return kept.casefold()
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine with the pragmas and pool settings Chronos relies on."""
     if url.startswith("sqlite"):
@@ -36,6 +51,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.create_function("chronos_fold", 1, fold_text, deterministic=True)
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")

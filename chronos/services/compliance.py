@@ -48,7 +48,7 @@ from chronos.services.documents import CATEGORIES
 from chronos.services.errors import Conflict, NotFound, ValidationFailed
 from chronos.services.files import PDF
 from chronos.services.pagination import Page, clamp_page
-from chronos.services.validation import Collector, clean_text, required_text
+from chronos.services.validation import Collector, clean_text, contains_folded, required_text
 
 ADMINS_ONLY = "Only an admin can edit required-document checklists."
 REVIEWERS_ONLY = "Only a broker (admin) reviews documents."
@@ -714,13 +714,12 @@ def review_queue(
     ]
     needle = clean_text(q, 100)
     if needle:
-        like = f"%{needle.lower()}%"
         conditions.append(
             or_(
-                func.lower(Document.title).like(like),
-                func.lower(DocumentSlot.name).like(like),
-                func.lower(Transaction.street).like(like),
-                func.lower(Transaction.city).like(like),
+                contains_folded(Document.title, needle),
+                contains_folded(DocumentSlot.name, needle),
+                contains_folded(Transaction.street, needle),
+                contains_folded(Transaction.city, needle),
             )
         )
 

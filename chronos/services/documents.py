@@ -41,7 +41,7 @@ from chronos.services import access, timeline
 from chronos.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from chronos.services.files import PDF, Inspected, human_size, inspect_upload
 from chronos.services.pagination import Page, clamp_page
-from chronos.services.validation import clean_text, clip_text
+from chronos.services.validation import clean_text, clip_text, contains_folded, escape_like
 from chronos.storage import get_storage, new_key
 
 log = logging.getLogger(__name__)
@@ -605,12 +605,14 @@ def list_documents(
         conditions.append(Document.category == category)
     needle = clean_text(q, 100)
     if needle:
-        like = f"%{needle.lower()}%"
+        like = f"%{escape_like(needle.lower())}%"
         conditions.append(
             or_(
-                func.lower(Document.title).like(like),
-                func.lower(DocumentVersion.filename).like(like),
-                func.lower(DocumentVersion.text).like(like),
+                contains_folded(Document.title, needle),
+                contains_folded(DocumentVersion.filename, needle),
+                # PDF text (up to 200,000 characters) keeps the cheap lower(): folding it per
+                # search would cost more than the accents it finds.
+                func.lower(DocumentVersion.text).like(like, escape="\\"),
             )
         )
     base = (

@@ -20,6 +20,7 @@ from chronos.services.transactions import TransactionRow, rows_for
 from chronos.services.validation import (
     Collector,
     clean_text,
+    contains_folded,
     escape_like,
     format_phone,
     parse_email,
@@ -149,17 +150,16 @@ def list_people(
 ) -> Page[PersonRow]:
     actor = access.require_staff(actor)
     conditions: list[Any] = [Person.org_id == actor.org_id]
-    for word in " ".join(q.split())[:100].split()[:6]:
-        pattern = f"%{escape_like(word.lower())}%"
-        conditions.append(
-            or_(
-                *(
-                    func.lower(c).like(pattern, escape="\\")
-                    for c in (Person.first_name, Person.last_name, Person.email, Person.company)
-                ),
-                col(Person.phone).like(f"%{escape_like(_digits(word) or word)}%", escape="\\"),
-            )
+    conditions.extend(
+        or_(
+            *(
+                contains_folded(c, word)
+                for c in (Person.first_name, Person.last_name, Person.email, Person.company)
+            ),
+            col(Person.phone).like(f"%{escape_like(_digits(word) or word)}%", escape="\\"),
         )
+        for word in " ".join(q.split())[:100].split()[:6]
+    )
     page, page_size = clamp_page(page, page_size)
     total = db.exec(select(func.count()).select_from(Person).where(*conditions)).one()
     people = db.exec(

@@ -40,7 +40,7 @@ from chronos.services.pagination import Page, clamp_page
 from chronos.services.validation import (
     Collector,
     clean_text,
-    escape_like,
+    contains_folded,
     format_date,
     format_phone,
     format_price,
@@ -533,10 +533,9 @@ def _search_clause(q: str) -> Any:
     """Every word must match the address, MLS number, or a person on the transaction."""
     clauses = []
     for word in q.split()[:6]:
-        pattern = f"%{escape_like(word.lower())}%"
 
-        def like(column: Any, pattern: str = pattern) -> Any:
-            return func.lower(column).like(pattern, escape="\\")
+        def like(column: Any, word: str = word) -> Any:
+            return contains_folded(column, word)
 
         person_match = exists(
             select(Participant.id)

@@ -25,7 +25,7 @@ from chronos.services import access, auth, security_log
 from chronos.services.errors import Conflict, PermissionDenied, ValidationFailed
 from chronos.services.pagination import Page, clamp_page
 from chronos.services.security_log import Client, Kind
-from chronos.services.validation import escape_like
+from chronos.services.validation import contains_folded
 
 ADMINS_ONLY = "Only admins can manage users."
 LAST_ADMIN = "The brokerage needs at least one active admin."
@@ -83,12 +83,8 @@ def list_users(
     where: list[Any] = [User.org_id == actor.org_id]
     words = q.strip()[:100]
     if words:
-        pattern = f"%{escape_like(words.lower())}%"
         where.append(
-            or_(
-                func.lower(User.full_name).like(pattern, escape="\\"),
-                func.lower(User.email).like(pattern, escape="\\"),
-            )
+            or_(contains_folded(User.full_name, words), contains_folded(User.email, words))
         )
     if role:
         try:

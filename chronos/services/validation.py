@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, literal
 
 from chronos.services.errors import ValidationFailed
 
@@ -293,6 +294,13 @@ def parse_choice(value: Any, choices: type[T], label: str) -> T:
     except ValueError as exc:
         allowed = ", ".join(c.value for c in choices)  # type: ignore[attr-defined]
         raise InvalidValue(f"Unknown {label}; choose one of: {allowed}.") from exc
+
+
+def contains_folded(column: Any, word: str) -> Any:
+    """``column`` contains ``word`` ignoring case, accents, Unicode forms and invisible
+    characters: both sides go through the database's ``chronos_fold`` (db.fold_text)."""
+    pattern = literal("%") + func.chronos_fold(escape_like(word)) + literal("%")
+    return func.chronos_fold(column).like(pattern, escape="\\")
 
 
 def escape_like(text: str) -> str:

@@ -92,7 +92,7 @@ def _pending_diff(url: str) -> list:
 
 def test_the_history_has_a_single_head() -> None:
     script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
-    assert script.get_heads() == ["0010"]
+    assert script.get_heads() == ["0011"]
 
 
 def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
@@ -100,7 +100,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0010"
+    assert _current_revision(empty_url) == "0011"
 
     migrate.downgrade(empty_url)
     assert _tables(empty_url) == {"alembic_version"}
@@ -108,7 +108,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0010"
+    assert _current_revision(empty_url) == "0011"
     assert _pending_diff(empty_url) == []
 
 
@@ -151,3 +151,21 @@ def test_the_migrated_schema_keeps_its_constraints(empty_url: str) -> None:
             )
     finally:
         engine.dispose()
+
+
+def test_search_folding_is_defined_by_the_migration(empty_url: str) -> None:
+    """chronos_fold: a function of PostgreSQL's own after 0011 (SQLite's is per connection)."""
+    from sqlalchemy import text
+
+    from chronos.db import make_engine
+
+    migrate.upgrade(empty_url)
+    engine = make_engine(empty_url)
+    try:
+        with engine.connect() as conn:
+            folded = conn.execute(
+                text("SELECT chronos_fold(:v)"), {"v": "ÉMILE Zoe\u0308 Al\u200bice"}
+            ).scalar()
+    finally:
+        engine.dispose()
+    assert folded == "emile zoe alice"

@@ -56,8 +56,12 @@ def test_blank_email_and_phone_are_stored_as_null(db: Session, world: World) -> 
         ({"first_name": "A", "email": "not-an-email"}, "email", "Not a valid email address"),
         ({"first_name": "A", "phone": "12345"}, "phone", "Not a valid phone number."),
         ({"first_name": "A", "phone": "555-123-4567"}, "phone", "Not a valid phone number."),
-        ({"first_name": "A" * 101}, "first_name", "Must be at most 100 characters."),
-        ({"first_name": "A", "company": "c" * 201}, "company", "Must be at most 200 characters."),
+        ({"first_name": "A" * 101}, "first_name", "Must be at most 100 characters (this is 101)."),
+        (
+            {"first_name": "A", "company": "c" * 201},
+            "company",
+            "Must be at most 200 characters (this is 201).",
+        ),
     ],
 )
 def test_each_bad_contact_field_gets_its_own_message(
