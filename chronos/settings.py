@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -78,9 +79,34 @@ class Settings:
     signed_link_seconds: int
 
 
+def _var_dir(env: Mapping[str, str]) -> Path:
+    return Path(env.get("CHRONOS_VAR_DIR", str(PROJECT_ROOT / "var"))).resolve()
+
+
+def _storage_dir(env: Mapping[str, str], var_dir: Path) -> Path:
+    return Path(env.get("CHRONOS_STORAGE_DIR", str(var_dir / "documents"))).resolve()
+
+
+def runtime_write_dirs() -> tuple[Path, ...]:
+    """The folders the running app writes to on its own (no side effects, unlike settings).
+
+    The var dir (SQLite database, job queue, secret key), local document storage and the folder
+    of a SQLite ``DATABASE_URL``. Dev mode keeps them out of its hot reload
+    (``chronos/dev_reload.py``): every write there would otherwise restart the backend.
+    """
+    env = os.environ
+    var_dir = _var_dir(env)
+    dirs = [var_dir, _storage_dir(env, var_dir)]
+    scheme, sep, rest = env.get("DATABASE_URL", "").partition(":///")
+    db_path = rest.split("?", 1)[0]
+    if sep and scheme.split("+", 1)[0] == "sqlite" and db_path and db_path != ":memory:":
+        dirs.append(Path(db_path).resolve().parent)
+    return tuple(dict.fromkeys(dirs))
+
+
 def load_settings() -> Settings:
     env = os.environ
-    var_dir = Path(env.get("CHRONOS_VAR_DIR", str(PROJECT_ROOT / "var"))).resolve()
+    var_dir = _var_dir(env)
     database_url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'chronos.db'}"
     if database_url.startswith("postgres://"):
         database_url = "postgresql://" + database_url.removeprefix("postgres://")
@@ -122,7 +148,7 @@ def load_settings() -> Settings:
         jobs_in_process=_bool(env.get("CHRONOS_JOBS_IN_PROCESS", "1")),
         rate_limit_storage=env.get("CHRONOS_RATE_LIMIT_STORAGE", "memory://").strip(),
         storage_backend=storage_backend,
-        storage_dir=Path(env.get("CHRONOS_STORAGE_DIR", str(var_dir / "documents"))).resolve(),
+        storage_dir=_storage_dir(env, var_dir),
         s3_bucket=env.get("CHRONOS_S3_BUCKET", "").strip(),
         s3_endpoint_url=env.get("CHRONOS_S3_ENDPOINT_URL", "").strip(),
         s3_region=env.get("CHRONOS_S3_REGION", "us-east-1").strip(),
