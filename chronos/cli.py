@@ -24,7 +24,6 @@ from chronos.services.errors import ChronosError
 from chronos.services.validation import parse_choice, parse_email, required_text
 from chronos.settings import get_settings
 
-SIGN_IN_URL = "http://localhost:3000/sign-in"
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -218,7 +217,10 @@ def seed_demo_command(if_empty: bool) -> None:
         )
     )
     click.echo("")
-    click.echo(f"Sign in at {SIGN_IN_URL}")
+    from chronos import routes
+
+    # The app's own address (REFLEX_DEPLOY_URL / CHRONOS_PUBLIC_URL), not a fixed :3000.
+    click.echo(f"Sign in at {routes.public_url(routes.SIGN_IN)}")
 
 
 @cli.command()
