@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 export REFLEX_USE_SYSTEM_BUN := 1
 export REFLEX_TELEMETRY_ENABLED := false
 
-.PHONY: run run-prod setup setup-test bun chromium lint typecheck test test-unit test-integration test-browser screenshots bench clean
+.PHONY: run run-prod setup setup-test bun chromium lint typecheck test test-unit test-integration test-browser test-devmode screenshots bench clean
 
 ## run: set up, migrate, seed the demo brokerage on first start, run the app (http://localhost:3000)
 run: setup bun
@@ -52,7 +52,8 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-## test: lint, type-check, then every test tier (unit, integration on SQLite + PostgreSQL, browser)
+## test: lint, type-check, then every test tier (unit, integration on SQLite + PostgreSQL, browser,
+## devmode: `make run` itself from a clean clone)
 test: setup-test lint typecheck
 	$(VENV)/bin/pytest tests
 
@@ -64,6 +65,9 @@ test-integration: setup
 
 test-browser: setup-test
 	$(VENV)/bin/pytest tests/browser
+
+test-devmode: setup-test
+	$(VENV)/bin/pytest tests/devmode
 
 ## bench: the whole suite, one report in bench/RESULTS.md (~45 min; needs PostgreSQL and Redis on
 ## 127.0.0.1, else those parts say "skipped"). The parts, also runnable alone:
