@@ -77,6 +77,16 @@ class Settings:
     # Largest accepted upload, in bytes, and how long a signed download link lives.
     max_upload_bytes: int
     signed_link_seconds: int
+    # Logs: "text" (human-readable, the default) or "json" (one object per line).
+    log_format: str
+    # /metrics: served only with "Authorization: Bearer <token>"; empty = the route answers 404.
+    metrics_token: str
+    # prometheus-client's multiprocess folder (several workers); empty = one process's own
+    # metrics. prometheus-client reads the variable itself; it is here to be documented/checked.
+    prometheus_multiproc_dir: str
+    # Error reports: empty = off. Only exceptions, scrubbed (chronos/observability/errors.py).
+    sentry_dsn: str
+    sentry_environment: str
 
 
 def _var_dir(env: Mapping[str, str]) -> Path:
@@ -125,6 +135,9 @@ def load_settings() -> Settings:
     storage_backend = env.get("CHRONOS_STORAGE", "local").strip().lower()
     if storage_backend not in {"local", "s3"}:
         raise ValueError(f"CHRONOS_STORAGE must be local or s3, not {storage_backend!r}")
+    log_format = env.get("CHRONOS_LOG_FORMAT", "text").strip().lower()
+    if log_format not in {"text", "json"}:
+        raise ValueError(f"CHRONOS_LOG_FORMAT must be text or json, not {log_format!r}")
     return Settings(
         var_dir=var_dir,
         database_url=database_url,
@@ -156,6 +169,11 @@ def load_settings() -> Settings:
         s3_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", ""),
         max_upload_bytes=int(env.get("CHRONOS_MAX_UPLOAD_MB", "25")) * 1024 * 1024,
         signed_link_seconds=int(env.get("CHRONOS_SIGNED_LINK_SECONDS", "300")),
+        log_format=log_format,
+        metrics_token=env.get("CHRONOS_METRICS_TOKEN", "").strip(),
+        prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", "").strip(),
+        sentry_dsn=env.get("SENTRY_DSN", "").strip(),
+        sentry_environment=env.get("SENTRY_ENVIRONMENT", "").strip(),
     )
 
 
