@@ -299,9 +299,9 @@ def worker(workers: int, no_periodic: bool) -> None:
     CHRONOS_JOBS_IN_PROCESS=0 for the app.
     """
     from chronos.jobs import run_worker
-    from chronos.logging_setup import configure_logging
+    from chronos.observability.setup import configure_process
 
-    configure_logging()
+    configure_process()  # logging, error reports, pool metrics
     settings = get_settings()
     where = _safe_url(settings.jobs_url) if settings.jobs_url else str(settings.var_dir / "jobs.db")
     click.echo(f"Consuming jobs from {where} with {workers} worker threads. Stop with SIGTERM.")
