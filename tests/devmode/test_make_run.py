@@ -41,6 +41,7 @@ STARTUP_TIMEOUT_S = 480
 STAY_ON_PIPELINE_S = 60
 DEMO_PASSWORD = "devmode-demo-pass-2026"
 AGENT = "agent@harbormain.example"
+METRICS_TOKEN = "devmode-metrics-token-2026"
 # Logged once by every backend worker's lifespan (chronos/jobs/consumer.py): one per (re)start.
 CONSUMER_STARTED = "Background jobs run inside the app process"
 # Reflex compiles the app in every backend worker it starts.
@@ -124,6 +125,8 @@ def dev_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DevApp, 
             "REFLEX_BACKEND_PORT": str(backend_port),
             "REFLEX_API_URL": backend_url,
             "REFLEX_DEPLOY_URL": frontend_url,
+            # /metrics is served only with a token: the test scrapes the real app's.
+            "CHRONOS_METRICS_TOKEN": METRICS_TOKEN,
         }
     )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -225,6 +228,27 @@ def test_make_run_serves_a_stable_app_and_leaves_the_tree_clean(
             assert rows.count() == first_count
             ARTIFACTS.joinpath("screenshots").mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "screenshots" / "devmode-pipeline.png"))
+
+            # The operator routes of the real app (mounted through Reflex's api_transformer),
+            # and the websocket events the pipeline sent, counted by the event middleware.
+            backend = app.backend_url.replace("localhost", "127.0.0.1")
+            ready = httpx.get(f"{backend}/readyz", timeout=10)
+            assert ready.status_code == 200, ready.text
+            assert ready.headers["x-request-id"]
+            scrape = httpx.get(
+                f"{backend}/metrics",
+                headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+                timeout=10,
+            )
+            assert scrape.status_code == 200
+            assert re.search(
+                r'^chronos_ws_events_total\{handler="[a-z_]+\.[a-z_]+",outcome="ok"\} [1-9]',
+                scrape.text,
+                re.MULTILINE,
+            ), scrape.text[-3000:]
+            assert re.search(
+                r"user 2 signed in from 127\.0\.0\.1 \[request=\w+ user=2 org=1\]", app.log()
+            )
 
             log = app.log()
             assert app.consumer_starts() == starts, (
