@@ -125,7 +125,9 @@ def init_sentry(dsn: str, *, environment: str = "", release: str | None = None) 
         include_local_variables=False,
         max_request_body_size="never",
         # Only the default integrations (logging, excepthook, threading, dedupe, ...): the
-        # auto-enabled framework ones would collect requests and SQL.
+        # auto-enabled framework ones would collect requests and SQL, and the huey one adds a
+        # `sentry_headers` argument to every enqueued job, which a `chronos worker` started
+        # without Sentry refuses (TypeError): jobs would fail whenever the two differ.
         auto_enabling_integrations=False,
         traces_sample_rate=None,
         before_send=scrub_event,  # type: ignore[arg-type]

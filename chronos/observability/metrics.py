@@ -216,7 +216,9 @@ def instrument_huey(huey: Any) -> None:
 
     @huey.signal(signals.SIGNAL_EXECUTING)
     def _started(signal: str, task: Any, *_args: Any, **_kwargs: Any) -> None:
-        task_id = str(getattr(task, "id", "") or "")[:12] or context.new_request_id()
+        task_id = (
+            str(getattr(task, "id", "") or "").replace("-", "")[:12] or context.new_request_id()
+        )
         context.open_context(context.RequestContext(f"job-{task_id}", kind="job"))
 
     @huey.signal(*outcomes)

@@ -386,7 +386,7 @@ def test_email_outcomes_and_job_outcomes_are_counted(
     assert value("chronos_jobs_total", task="deliver_email", outcome="complete") == done_before + 1
     # The job's log lines carry its own request id, and it ends with the job.
     sent = [line for line in _json_lines(log_lines) if "sent via outbox" in line["message"]]
-    assert sent and sent[0]["request_id"] == f"job-{task.id[:12]}"
+    assert sent and sent[0]["request_id"] == f"job-{task.id.replace('-', '')[:12]}"
     from chronos.observability import context
 
     assert context.current() is None
@@ -455,7 +455,10 @@ def sentry_stand_in() -> Iterator[tuple[str, list[bytes]]]:
     dsn = f"http://publickey@127.0.0.1:{server.server_port}/42"
     yield dsn, _Envelopes.received
     sentry_sdk.get_client().close(timeout=2)
-    sentry_sdk.init()  # no DSN: reporting off again for the rest of the session
+    # No DSN: reporting off for the rest of the session. Never a bare init(): its
+    # auto-enabled integrations patch huey for good (tasks then carry `sentry_headers`,
+    # which a consumer without them refuses).
+    sentry_sdk.init(dsn=None, default_integrations=False, auto_enabling_integrations=False)
     server.shutdown()
 
 
@@ -508,6 +511,10 @@ def test_sentry_gets_the_error_with_request_and_user_ids_and_no_secrets(
     assert event["user"] == {"id": str(world["agent_id"])}
     assert event["environment"] == "test"
     raw = b"".join(received)
+    # Jobs enqueued while reporting is on stay plain, so any consumer can run them.
+    job_tasks.get_jobs().deliver_email.schedule(args=(1,), delay=60)
+    task = job_tasks.get_jobs().huey.dequeue()
+    assert task is not None and task.kwargs in (None, {})
     for secret in (
         cookie,
         "hunter2-is-the-password",
