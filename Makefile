@@ -1,13 +1,13 @@
 # Chronos: the two commands that matter are `make run` and `make test` (see README).
 SHELL := /bin/bash
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export REFLEX_USE_SYSTEM_BUN := 1
 export REFLEX_TELEMETRY_ENABLED := false
 
-.PHONY: run run-prod setup setup-test bun chromium lint typecheck test test-unit test-integration test-browser screenshots bench clean
+.PHONY: run run-prod setup setup-test bun chromium lint typecheck test test-unit test-integration test-browser test-devmode screenshots bench clean
 
 ## run: set up, migrate, seed the demo brokerage on first start, run the app (http://localhost:3000)
 # Development only: the demo logins get the README's password (elsewhere a random one).
@@ -29,7 +29,13 @@ $(VENV)/.installed: $(VENV)/bin/activate pyproject.toml requirements.lock
 	$(PIP) install --quiet -c requirements.lock -e ".[test]"
 	touch $@
 
+# SETUP=skip: use $(VENV) as it is. The devmode test tier runs `make run` in a throw-away clone
+# with VENV=<the suite's own venv> SETUP=skip, so the clone never reinstalls into that venv.
+ifeq ($(SETUP),skip)
+setup:
+else
 setup: $(VENV)/.installed
+endif
 
 bun:
 	@command -v bun >/dev/null 2>&1 || npm install -g bun
@@ -48,7 +54,8 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-## test: lint, type-check, then every test tier (unit, integration on SQLite + PostgreSQL, browser)
+## test: lint, type-check, then every test tier (unit, integration on SQLite + PostgreSQL, browser,
+## devmode: `make run` itself from a clean clone)
 test: setup-test lint typecheck
 	$(VENV)/bin/pytest tests
 
@@ -60,6 +67,9 @@ test-integration: setup
 
 test-browser: setup-test
 	$(VENV)/bin/pytest tests/browser
+
+test-devmode: setup-test
+	$(VENV)/bin/pytest tests/devmode
 
 ## bench: the whole suite, one report in bench/RESULTS.md (~45 min; needs PostgreSQL and Redis on
 ## 127.0.0.1, else those parts say "skipped"). The parts, also runnable alone:

@@ -12,7 +12,12 @@ from reflex import constants
 
 from chronos.api.security import own_origins
 from chronos.build_plugins import IconChunkPlugin
+from chronos.dev_reload import exclude_runtime_dirs_from_hot_reload
 from chronos.settings import allowed_origins
+
+# Dev mode's hot reload must not watch var/ (SQLite -wal/-shm writes restarted the backend in a
+# loop); every `reflex run` reads this file before it computes what to watch.
+exclude_runtime_dirs_from_hot_reload()
 
 # Without Redis (one worker process): tab state in memory, expired like Redis's. Reflex's default
 # there, "disk", also pickles changed states into .states/ and rescans that whole folder on

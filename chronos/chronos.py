@@ -7,7 +7,8 @@ import reflex as rx
 from chronos.api.app import create_api
 from chronos.components.layout import AUTH_FORM_SCRIPT
 from chronos.jobs import jobs_in_process
-from chronos.logging_setup import configure_logging
+from chronos.observability.events import EventObserver, backend_exception_handler
+from chronos.observability.setup import configure_process, observability_lifespan
 from chronos.pages import (  # noqa: F401  (each module registers its pages)
     accept_invitation,
     account,
@@ -42,7 +43,7 @@ from chronos.pages import (  # noqa: F401  (each module registers its pages)
 from chronos.pages.registry import add_pages
 from chronos.state.session import TabOwnerGuard
 
-configure_logging()
+configure_process()
 
 app = rx.App(
     head_components=[
@@ -52,9 +53,14 @@ app = rx.App(
         rx.el.style("html{scroll-padding-top:72px}"),
     ],
     api_transformer=create_api(),
+    # A toast with the request id to quote, instead of the exception's text.
+    backend_exception_handler=backend_exception_handler,
 )
-# Before Reflex's own hydrate middleware: a tab's state is reset before it can be sent to
+# Request id, user and transaction on every log line of a websocket event; event metrics.
+app.add_middleware(EventObserver(), index=0)
+# Before any handler (hydrate included): a tab's state is reset before it can be sent to
 # anyone but the person who filled it.
-app.add_middleware(TabOwnerGuard(), index=0)
+app.add_middleware(TabOwnerGuard(), index=1)
 add_pages(app)
 app.register_lifespan_task(jobs_in_process)
+app.register_lifespan_task(observability_lifespan)

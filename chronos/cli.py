@@ -27,7 +27,6 @@ from chronos.services.errors import ChronosError
 from chronos.services.validation import parse_choice, parse_email, required_text
 from chronos.settings import get_settings
 
-SIGN_IN_URL = "http://localhost:3000/sign-in"
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -223,7 +222,10 @@ def seed_demo_command(if_empty: bool) -> None:
         )
     )
     click.echo("")
-    click.echo(f"Sign in at {SIGN_IN_URL}")
+    from chronos import routes
+
+    # The app's own address (REFLEX_DEPLOY_URL / CHRONOS_PUBLIC_URL), not a fixed :3000.
+    click.echo(f"Sign in at {routes.public_url(routes.SIGN_IN)}")
 
 
 @cli.command()
@@ -302,9 +304,9 @@ def worker(workers: int, no_periodic: bool) -> None:
     CHRONOS_JOBS_IN_PROCESS=0 for the app.
     """
     from chronos.jobs import run_worker
-    from chronos.logging_setup import configure_logging
+    from chronos.observability.setup import configure_process
 
-    configure_logging()
+    configure_process()  # logging, error reports, pool metrics
     settings = get_settings()
     where = _safe_url(settings.jobs_url) if settings.jobs_url else str(settings.var_dir / "jobs.db")
     click.echo(f"Consuming jobs from {where} with {workers} worker threads. Stop with SIGTERM.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -85,6 +86,16 @@ class Settings:
     signed_link_seconds: int
     # Backups of PostgreSQL: the folder holding pg_dump/pg_restore (empty = the PATH).
     pg_bin_dir: str
+    # Logs: "text" (human-readable, the default) or "json" (one object per line).
+    log_format: str
+    # /metrics: served only with "Authorization: Bearer <token>"; empty = the route answers 404.
+    metrics_token: str
+    # prometheus-client's multiprocess folder (several workers); empty = one process's own
+    # metrics. prometheus-client reads the variable itself; it is here to be documented/checked.
+    prometheus_multiproc_dir: str
+    # Error reports: empty = off. Only exceptions, scrubbed (chronos/observability/errors.py).
+    sentry_dsn: str
+    sentry_environment: str
 
 
 def allowed_origins(env: os._Environ[str] | dict[str, str] = os.environ) -> tuple[str, ...]:
@@ -97,9 +108,34 @@ def allowed_origins(env: os._Environ[str] | dict[str, str] = os.environ) -> tupl
     )
 
 
+def _var_dir(env: Mapping[str, str]) -> Path:
+    return Path(env.get("CHRONOS_VAR_DIR", str(PROJECT_ROOT / "var"))).resolve()
+
+
+def _storage_dir(env: Mapping[str, str], var_dir: Path) -> Path:
+    return Path(env.get("CHRONOS_STORAGE_DIR", str(var_dir / "documents"))).resolve()
+
+
+def runtime_write_dirs() -> tuple[Path, ...]:
+    """The folders the running app writes to on its own (no side effects, unlike settings).
+
+    The var dir (SQLite database, job queue, secret key), local document storage and the folder
+    of a SQLite ``DATABASE_URL``. Dev mode keeps them out of its hot reload
+    (``chronos/dev_reload.py``): every write there would otherwise restart the backend.
+    """
+    env = os.environ
+    var_dir = _var_dir(env)
+    dirs = [var_dir, _storage_dir(env, var_dir)]
+    scheme, sep, rest = env.get("DATABASE_URL", "").partition(":///")
+    db_path = rest.split("?", 1)[0]
+    if sep and scheme.split("+", 1)[0] == "sqlite" and db_path and db_path != ":memory:":
+        dirs.append(Path(db_path).resolve().parent)
+    return tuple(dict.fromkeys(dirs))
+
+
 def load_settings() -> Settings:
     env = os.environ
-    var_dir = Path(env.get("CHRONOS_VAR_DIR", str(PROJECT_ROOT / "var"))).resolve()
+    var_dir = _var_dir(env)
     database_url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'chronos.db'}"
     if database_url.startswith("postgres://"):
         database_url = "postgresql://" + database_url.removeprefix("postgres://")
@@ -115,6 +151,9 @@ def load_settings() -> Settings:
     if storage_backend not in {"local", "s3"}:
         raise ValueError(f"CHRONOS_STORAGE must be local or s3, not {storage_backend!r}")
     dev_mode = env.get("REFLEX_ENV_MODE", "").strip().lower() == "dev"
+    log_format = env.get("CHRONOS_LOG_FORMAT", "text").strip().lower()
+    if log_format not in {"text", "json"}:
+        raise ValueError(f"CHRONOS_LOG_FORMAT must be text or json, not {log_format!r}")
     return Settings(
         var_dir=var_dir,
         database_url=database_url,
@@ -146,7 +185,7 @@ def load_settings() -> Settings:
         jobs_in_process=_bool(env.get("CHRONOS_JOBS_IN_PROCESS", "1")),
         rate_limit_storage=env.get("CHRONOS_RATE_LIMIT_STORAGE", "memory://").strip(),
         storage_backend=storage_backend,
-        storage_dir=Path(env.get("CHRONOS_STORAGE_DIR", str(var_dir / "documents"))).resolve(),
+        storage_dir=_storage_dir(env, var_dir),
         s3_bucket=env.get("CHRONOS_S3_BUCKET", "").strip(),
         s3_endpoint_url=env.get("CHRONOS_S3_ENDPOINT_URL", "").strip(),
         s3_region=env.get("CHRONOS_S3_REGION", "us-east-1").strip(),
@@ -155,6 +194,11 @@ def load_settings() -> Settings:
         max_upload_bytes=int(env.get("CHRONOS_MAX_UPLOAD_MB", "25")) * 1024 * 1024,
         signed_link_seconds=int(env.get("CHRONOS_SIGNED_LINK_SECONDS", "300")),
         pg_bin_dir=env.get("CHRONOS_PG_BIN_DIR", "").strip(),
+        log_format=log_format,
+        metrics_token=env.get("CHRONOS_METRICS_TOKEN", "").strip(),
+        prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", "").strip(),
+        sentry_dsn=env.get("SENTRY_DSN", "").strip(),
+        sentry_environment=env.get("SENTRY_ENVIRONMENT", "").strip(),
     )
 
 

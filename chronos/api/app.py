@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from chronos.api import (
     auth_routes,
     file_routes,
     form_routes,
+    health_routes,
     invitation_routes,
     rest,
     webhook_routes,
 )
+from chronos.observability.http import ObservabilityMiddleware
 
 
 def create_api() -> Starlette:
@@ -23,5 +26,9 @@ def create_api() -> Starlette:
             *invitation_routes.ROUTES,
             *rest.ROUTES,
             *webhook_routes.ROUTES,
-        ]
+            *health_routes.ROUTES,
+        ],
+        # Around Reflex's own routes too (it mounts them into this app): request ids, HTTP
+        # metrics, a 500 page naming the request id.
+        middleware=[Middleware(ObservabilityMiddleware)],
     )

@@ -101,7 +101,11 @@ async def jobs_in_process() -> AsyncIterator[None]:
     try:
         yield
     finally:
+        # Also on every dev-mode code reload: the old worker stops its consumer here and the
+        # new worker's lifespan starts a fresh one (tests/devmode checks jobs still run).
+        started = time.monotonic()
         await asyncio.to_thread(consumer.shutdown)
+        log.info("Background jobs stopped in %.1f s.", time.monotonic() - started)
 
 
 def run_worker(*, workers: int, periodic: bool = True) -> None:

@@ -29,6 +29,7 @@ from huey.api import TaskWrapper
 
 from chronos.jobs.queue import build_huey
 from chronos.mail import delivery
+from chronos.observability import metrics
 from chronos.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,12 @@ class Jobs:
 
 
 def register_tasks(huey: Huey) -> Jobs:
+    metrics.instrument_huey(huey)
+
     @huey.task(name="deliver_email")
     def deliver_email(message_id: int) -> None:
         attempt = delivery.deliver(message_id)
+        metrics.count_email(attempt.outcome)
         if attempt.retry_in is None:
             return
         try:

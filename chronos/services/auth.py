@@ -25,6 +25,7 @@ from chronos.models import (
     UserSession,
     utcnow,
 )
+from chronos.observability import context as log_context
 from chronos.services import passwords
 from chronos.services.errors import (
     AuthenticationFailed,
@@ -193,6 +194,7 @@ def open_session(
     user.last_login_at = now
     db.add(user)
     db.flush()
+    log_context.bind_actor(user)
     return SignedIn(user=user, token=token, max_age_seconds=int(ttl.total_seconds()))
 
 
@@ -214,6 +216,7 @@ def resolve_session(db: Session, token: str | None) -> User | None:
     if now - session.last_seen_at > _TOUCH_INTERVAL:
         session.last_seen_at = now
         db.add(session)
+    log_context.bind_actor(user)  # user and organization on the request's log lines
     return user
 
 

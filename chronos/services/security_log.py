@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from chronos.models import Role, SecurityEvent, User
+from chronos.observability import metrics
 from chronos.services.errors import PermissionDenied, ValidationFailed
 from chronos.services.pagination import Page, clamp_page
 
@@ -97,6 +98,7 @@ def record(
     )
     db.add(event)
     db.flush()
+    metrics.count_security_event(kind)  # sign-in failures, lockouts, ... (/metrics)
     return event
 
 
