@@ -361,6 +361,20 @@ def _password() -> rx.Component:
     )
 
 
+def _code_input(input_id: str) -> rx.Component:
+    """A 6-digit authenticator code (phones offer the code from the app or a text)."""
+    return rx.input(
+        name="code",
+        id=input_id,
+        input_mode="numeric",
+        auto_complete="one-time-code",
+        max_length=7,
+        required=True,
+        size="3",
+        width="100%",
+    )
+
+
 def _two_factor() -> rx.Component:
     enrol = rx.flex(
         rx.text(
@@ -389,16 +403,7 @@ def _two_factor() -> rx.Component:
             rx.flex(
                 field(
                     "2. Enter the 6-digit code it shows",
-                    rx.input(
-                        name="code",
-                        id="totp-code",
-                        input_mode="numeric",
-                        auto_complete="one-time-code",
-                        max_length=7,
-                        required=True,
-                        size="3",
-                        width="100%",
-                    ),
+                    _code_input("totp-code"),
                     AccountState.totp_error,
                 ),
                 rx.flex(
@@ -444,16 +449,7 @@ def _two_factor() -> rx.Component:
             ),
             field(
                 "A code from your authenticator app",
-                rx.input(
-                    name="code",
-                    id="totp-off-code",
-                    input_mode="numeric",
-                    auto_complete="one-time-code",
-                    max_length=7,
-                    required=True,
-                    size="3",
-                    width="100%",
-                ),
+                _code_input("totp-off-code"),
                 AccountState.totp_disable_error,
             ),
             rx.flex(
