@@ -104,7 +104,13 @@ def test_forgot_password_then_reset_through_the_mailbox(page: Page, app_server: 
 
     page.get_by_role("link", name="Forgot password?").click()
     expect(page).to_have_url(re.compile(r"/forgot-password/?$"))
+    # The page's loader fills the field from the URL when it lands: typed before that, the
+    # address can be replaced by an empty one (and the required field then blocks the POST).
+    expect(page.get_by_role("button", name="Email me a reset link")).to_be_enabled()
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(500)
     page.locator("#email").fill(email)
+    expect(page.locator("#email")).to_have_value(email)
     page.get_by_role("button", name="Email me a reset link").click()
     expect(page.get_by_text("If an account uses that address")).to_be_visible()
     screenshot(page, "forgot-password-sent-desktop")

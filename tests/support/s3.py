@@ -6,12 +6,14 @@ presigned URLs, HTTP status codes. Nothing ever leaves 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import boto3
+import httpx
 from moto.server import ThreadedMotoServer
 
 ACCESS_KEY = "chronos-test-key"
@@ -56,9 +58,15 @@ def local_s3(bucket: str = "chronos-documents") -> Iterator[LocalS3]:
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    endpoint = f"http://127.0.0.1:{port}"
     try:
-        s3 = LocalS3(f"http://127.0.0.1:{port}", bucket)
+        # moto keeps its buckets in process-wide memory, whichever server serves them: start
+        # and end empty, so one test's objects never show up in another's bucket.
+        httpx.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+        s3 = LocalS3(endpoint, bucket)
         s3.client().create_bucket(Bucket=bucket)
         yield s3
     finally:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.post(f"{endpoint}/moto-api/reset", timeout=10)
         server.stop()
