@@ -98,7 +98,7 @@ class Settings:
     sentry_environment: str
 
 
-def allowed_origins(env: os._Environ[str] | dict[str, str] = os.environ) -> tuple[str, ...]:
+def allowed_origins(env: Mapping[str, str] = os.environ) -> tuple[str, ...]:
     """``CHRONOS_ALLOWED_ORIGINS``: extra origins trusted besides the app's own (rxconfig.py
     reads it too, before the app exists, for the websocket's and CORS's list)."""
     return tuple(

@@ -70,7 +70,9 @@ def _transaction_of(router_data: Any) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _event_txid() -> str | None:
+def event_txid() -> str | None:
+    """The txid of the websocket event being processed, or None outside one (a processor's
+    root context has an empty txid)."""
     from reflex_base.event.context import EventContext
 
     try:
@@ -87,7 +89,7 @@ class EventObserver(Middleware):
         if task is None:
             return None
         handler = handler_label(event.name)
-        txid = _event_txid()
+        txid = event_txid()
         started = time.perf_counter()
 
         def finished(done: asyncio.Task[Any]) -> None:
@@ -108,7 +110,7 @@ class EventObserver(Middleware):
 
 
 def backend_exception_handler(exception: Exception) -> EventSpec:
-    txid = _event_txid()
+    txid = event_txid()
     ctx = (_FAILED.pop(txid, None) if txid else None) or RequestContext(
         new_request_id(), kind="event"
     )

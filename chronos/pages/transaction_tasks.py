@@ -14,7 +14,7 @@ import reflex as rx
 from chronos.components.tasks import task_row
 from chronos.components.ui import error_callout, field, two_columns
 from chronos.db import session_scope
-from chronos.models import Role, Task
+from chronos.models import Role
 from chronos.services import key_dates, tasks
 from chronos.services.errors import ChronosError, NotFound, ValidationFailed
 from chronos.services.tasks import AssigneeOption, TaskRow
@@ -193,11 +193,14 @@ class TaskPanelState(SessionState):
         if row is None:
             return None
         self._fill(row)
-        with session_scope() as db:
-            task = db.get(Task, task_id)
-            if task is not None and task.org_id == user.org_id and task.due_key:
-                self.form_due_mode, self.form_due_key = "relative", task.due_key
-                self.form_offset = str(task.due_offset_days)
+        try:
+            with session_scope() as db:
+                rule = tasks.due_rule(db, user, task_id)
+        except ChronosError:
+            rule = None
+        if rule is not None:
+            self.form_due_mode, self.form_due_key = "relative", rule[0]
+            self.form_offset = str(rule[1])
         self.dialog_open = True
         return None
 

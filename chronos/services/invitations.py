@@ -55,6 +55,7 @@ from chronos.services.errors import (
     PasswordRefused,
     PermissionDenied,
     ValidationFailed,
+    keep_log,
 )
 from chronos.services.pagination import Page, clamp_page
 from chronos.services.security_log import Client, Kind
@@ -688,14 +689,14 @@ def accept(
                     db, user, password, client=client, purpose="accept_invitation"
                 )
             except PasswordRefused as exc:
-                refused = InvitationRefused(
-                    "limited" if exc.limited else "password",
-                    exc.message
-                    if exc.limited
-                    else "That password is not right for this account. Try again.",
-                )
-                refused.commit_unit_of_work = exc.commit_unit_of_work
-                raise refused from None
+                if exc.limited:
+                    refused = InvitationRefused("limited", exc.message)
+                else:
+                    refused = InvitationRefused(
+                        "password", "That password is not right for this account. Try again."
+                    )
+                # The refusal's security events stay committed, as check_password marked them.
+                raise (keep_log(refused) if exc.commit_unit_of_work else refused) from None
         if user.email_verified_at is None:
             user.email_verified_at = utcnow()  # the link proved the address
             db.add(user)

@@ -670,6 +670,13 @@ def _get_task(db: Session, actor: User, task_id: int) -> tuple[Task, Transaction
     return task, txn
 
 
+def due_rule(db: Session, actor: User, task_id: int) -> tuple[str, int] | None:
+    """A task's due date as (key date, offset in days) when it is counted from one, else None
+    (the edit dialog shows the rule, not just the date it gives)."""
+    task, _ = _get_task(db, actor, task_id)
+    return (task.due_key, task.due_offset_days) if task.due_key else None
+
+
 def update_task(db: Session, actor: User, task_id: int, data: dict[str, Any]) -> Task:
     task, txn = _get_task(db, actor, task_id)
     access.require_staff(actor)

@@ -23,6 +23,7 @@ from chronos import routes
 from chronos.api.security import foreign_origin, token_from_cookie_header
 from chronos.db import session_scope
 from chronos.models import Role, User
+from chronos.observability.events import event_txid
 from chronos.services import accounts, auth, compliance, notifications, rate_limit
 from chronos.services.errors import ChronosError, NotFound
 from chronos.services.security_log import Client
@@ -48,16 +49,6 @@ _EVENT_BADGES: ContextVar[tuple[str, int | None] | None] = ContextVar(
 )
 
 
-def _event_txid() -> str | None:
-    """The txid of the event being processed, or None outside Reflex's event processor."""
-    from reflex_base.event.context import EventContext
-
-    try:
-        return EventContext.get().txid or None  # "" is a processor's root context, no event
-    except LookupError:
-        return None
-
-
 def event_user(headers: Any) -> User | None:
     """The user behind a websocket event's headers (its connection's handshake), or None.
 
@@ -67,7 +58,7 @@ def event_user(headers: Any) -> User | None:
     if foreign_origin(headers.origin, headers.host):
         return None
     token = token_from_cookie_header(headers.cookie)
-    txid = _event_txid()
+    txid = event_txid()
     cached = _EVENT_ACTOR.get()
     if txid is not None and cached is not None and cached[:2] == (txid, token):
         return cached[2]
@@ -139,7 +130,7 @@ class SessionState(rx.State):
     def _refresh_badges(self, user: User, *, force: bool = False) -> None:
         """The nav badges (unread notifications, documents awaiting review): counted once per
         event unless ``force`` (after an action of this event changed what they count)."""
-        txid = _event_txid()
+        txid = event_txid()
         if not force and txid is not None and _EVENT_BADGES.get() == (txid, user.id):
             return  # counted already in this event (another panel's loader)
         if txid is not None:

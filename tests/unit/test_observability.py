@@ -142,7 +142,7 @@ def test_the_error_toast_quotes_the_failed_events_request_id(
     logging.getLogger("chronos.events").addHandler(handler)
     ctx = context.RequestContext("evt-req-0001", kind="event", user_id=4, org_id=2)
     events._FAILED["txid-1"] = ctx
-    monkeypatch.setattr(events, "_event_txid", lambda: "txid-1")
+    monkeypatch.setattr(events, "event_txid", lambda: "txid-1")
     try:
         spec = events.backend_exception_handler(RuntimeError("kaput"))
     finally:

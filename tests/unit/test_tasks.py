@@ -59,6 +59,15 @@ def test_a_fixed_due_date_and_its_state_are_worked_out_when_read(db: Session, wo
     assert [r.state for r in later][:3] == ["overdue", "overdue", "overdue"]
 
 
+def test_the_edit_dialogs_due_rule_goes_through_the_access_policy(db: Session, world: World):
+    _with_dates(db, world)
+    task = _task(db, world, due_key="inspection", due_offset_days="-2")
+    assert tasks.due_rule(db, world.agent, task.id or 0) == ("inspection", -2)
+    for outsider in (world.outsider_agent, world.agent2):
+        with pytest.raises(NotFound):
+            tasks.due_rule(db, outsider, task.id or 0)
+
+
 def test_a_relative_due_date_moves_with_its_key_date(db: Session, world: World):
     _with_dates(db, world)
     task = _task(db, world, due_key="inspection", due_offset_days="-2")
