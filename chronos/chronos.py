@@ -6,6 +6,7 @@ import reflex as rx
 
 from chronos.api.app import create_api
 from chronos.components.layout import AUTH_FORM_SCRIPT
+from chronos.components.once import ONCE_SCRIPT
 from chronos.jobs import jobs_in_process
 from chronos.observability.events import EventObserver, backend_exception_handler
 from chronos.observability.setup import configure_process, observability_lifespan
@@ -49,6 +50,7 @@ app = rx.App(
     head_components=[
         rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
         rx.script(AUTH_FORM_SCRIPT),
+        rx.script(ONCE_SCRIPT),
         # In-page links (#documents, ...) land below the sticky 56px top bar.
         rx.el.style("html{scroll-padding-top:72px}"),
     ],

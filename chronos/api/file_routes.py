@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -35,7 +37,7 @@ from chronos.api.security import (
     token_from_cookie_header,
 )
 from chronos.db import session_scope
-from chronos.services import auth, documents
+from chronos.services import auth, documents, idempotency
 from chronos.services.errors import ChronosError, PermissionDenied
 from chronos.services.files import human_size
 from chronos.storage import StorageError, get_storage
@@ -193,29 +195,52 @@ async def upload(request: Request) -> Response:
             lender=form.get("share_lender") == "on",
         )
         title = str(form.get("title") or "") if len(files) == 1 else ""
+        category = str(form.get("category") or "other")
+        slot_id = _int_or_none(form.get("slot_id"))
+        document_id = _int_or_none(form.get("document_id"))
+        # The form's key (set by the browser at its first submit): a repeated POST of the same
+        # files saves nothing twice and reports the first upload's outcome.
+        key = form.get(idempotency.FORM_FIELD)
+        once_key = key if isinstance(key, str) and len(key) <= idempotency.MAX_KEY else ""
         saved: list[dict[str, Any]] = []
         errors: list[str] = []
-        for f in files:
+        for index, f in enumerate(files):
             data = await f.read(per_file + 1)
             name = f.filename or "document"
+            request_facts = {
+                "txn": txn_id,
+                "name": name,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "title": title,
+                "category": category,
+                "slot": slot_id,
+                "document": document_id,
+                "share": dataclasses.asdict(share),
+            }
             try:
                 with session_scope() as db:
                     user = auth.resolve_session(db, token)
                     if user is None or user.id != actor_id:
                         raise PermissionDenied("Your session ended. Sign in again.")
-                    doc = documents.upload(
-                        db,
-                        user,
-                        txn_id,
-                        name,
-                        data,
-                        title=title,
-                        category=str(form.get("category") or "other"),
-                        slot_id=_int_or_none(form.get("slot_id")),
-                        document_id=_int_or_none(form.get("document_id")),
-                        share=share,
+
+                    def save(user: Any = user, data: bytes = data, name: str = name) -> Any:
+                        doc = documents.upload(
+                            db,
+                            user,
+                            txn_id,
+                            name,
+                            data,
+                            title=title,
+                            category=category,
+                            slot_id=slot_id,
+                            document_id=document_id,
+                            share=share,
+                        )
+                        return {"id": doc.id, "title": doc.title, "v": doc.current_version}
+
+                    saved.append(
+                        idempotency.once(db, user, f"upload {index}", once_key, request_facts, save)
                     )
-                    saved.append({"id": doc.id, "title": doc.title, "v": doc.current_version})
             except ChronosError as exc:
                 errors.append(exc.message)
             except StorageError as exc:

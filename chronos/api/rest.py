@@ -2,6 +2,8 @@
 
 Authentication: the session cookie. Unsafe methods also need a same-origin Origin/Referer.
 Errors: ``{"error": message, "fields": {...}}`` with the domain error's status code.
+Writes take an optional ``Idempotency-Key`` header (same key + same body within a day: the
+first response again, marked ``Idempotent-Replayed: true``; same key + another body: 422).
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from starlette.routing import Route
 from chronos.api.security import foreign_request, same_origin_ok, token_from_cookie_header
 from chronos.db import session_scope
 from chronos.models import User
-from chronos.services import auth, documents, people, timeline, transactions
+from chronos.services import auth, documents, idempotency, people, timeline, transactions
 from chronos.services.errors import ChronosError, ValidationFailed
 from chronos.services.validation import MAX_ID, in_id_range
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Request, Session, User], Any]
 MAX_BODY = 64 * 1024
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def _error(status: int, message: str, fields: dict[str, str] | None = None) -> JSONResponse:
@@ -58,19 +61,50 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 actor = auth.resolve_session(db, token)
                 if actor is None:
                     return _error(401, "Sign in first.")
-                result = handler(request, db, actor)
-                if isinstance(result, Awaitable):
-                    result = await result
+                got = await _claim(request, db, actor)
+                if got.repeat:
+                    return _replay(got.stored)
+                try:
+                    result = handler(request, db, actor)
+                    if isinstance(result, Awaitable):
+                        result = await result
+                except BaseException:
+                    idempotency.release(db, got)
+                    raise
                 payload = _jsonable(result)
+                status = 204 if payload is None else 201 if request.method == "POST" else 200
+                idempotency.remember(db, got, {"status": status, "body": payload})
         except ChronosError as exc:
             fields = exc.errors if isinstance(exc, ValidationFailed) else None
             return _error(exc.status_code, exc.message, fields)
         if payload is None:
             return Response(status_code=204)
-        status = 201 if request.method == "POST" else 200
         return JSONResponse(payload, status_code=status)
 
     return run
+
+
+async def _claim(request: Request, db: Session, actor: User) -> idempotency.Claim:
+    """Writes with an ``Idempotency-Key`` header: the same key and body within a day get the
+    first response again; the same key with another body is refused (422)."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if request.method in ("GET", "HEAD") or key is None:
+        return idempotency.Claim(None)
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise ValidationFailed({"body": "Request body is too large."})
+    scope = f"api {request.method} {request.url.path}"
+    try:
+        return idempotency.claim(db, actor, scope, key, raw)
+    except ValidationFailed as exc:
+        raise ValidationFailed({IDEMPOTENCY_HEADER: exc.message}) from None
+
+
+def _replay(stored: dict[str, Any]) -> Response:
+    headers = {"Idempotent-Replayed": "true"}
+    if stored.get("status") == 204:
+        return Response(status_code=204, headers=headers)
+    return JSONResponse(stored.get("body"), status_code=int(stored["status"]), headers=headers)
 
 
 async def _body(request: Request) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import reflex as rx
 from reflex.vars import Var
 
 from chronos.components.native_form import native_form
+from chronos.components.once import once_attrs, once_input
 from chronos.services.files import ACCEPT_ATTR
 
 REVIEW_COLORS = {"pending": "amber", "accepted": "grass", "returned": "red"}
@@ -89,6 +90,7 @@ def upload_form(
     children: list[rx.Component] = [
         rx.el.input(type="hidden", name="transaction_id", value=transaction_id),
         rx.el.input(type="hidden", name="origin", value=origin),
+        once_input(),
     ]
     if document_id is not None:
         children.append(rx.el.input(type="hidden", name="document_id", value=document_id))
@@ -179,6 +181,7 @@ def upload_form(
         action=action,
         method="post",
         enc_type="multipart/form-data",
+        custom_attrs=once_attrs("upload", native=True),
     )
 
 

@@ -43,6 +43,7 @@ class Jobs:
     run_automations: TaskWrapper
     scan_reminders: TaskWrapper
     send_digests: TaskWrapper
+    sweep_idempotency: TaskWrapper
 
 
 def register_tasks(huey: Huey) -> Jobs:
@@ -98,6 +99,16 @@ def register_tasks(huey: Huey) -> Jobs:
         if sent:
             log.info("digests: %s sent", sent)
 
+    @huey.periodic_task(crontab(minute="17", hour="*/6"), name="sweep_idempotency")
+    def sweep_idempotency() -> None:
+        from chronos.db import session_scope
+        from chronos.services import idempotency
+
+        with session_scope() as db:
+            gone = idempotency.sweep(db)
+        if gone:
+            log.info("idempotency keys: %s expired ones removed", gone)
+
     return Jobs(
         huey=huey,
         deliver_email=deliver_email,
@@ -105,6 +116,7 @@ def register_tasks(huey: Huey) -> Jobs:
         run_automations=run_automations,
         scan_reminders=scan_reminders,
         send_digests=send_digests,
+        sweep_idempotency=sweep_idempotency,
     )
 
 

@@ -27,6 +27,7 @@ from chronos.models.document import (
 )
 from chronos.models.email import EmailMessage
 from chronos.models.event import Event
+from chronos.models.idempotency import IdempotencyKey
 from chronos.models.key_date import DeadlineTemplate, KeyDate
 from chronos.models.message import (
     EmailTemplate,
@@ -62,6 +63,7 @@ __all__ = [
     "EmailTemplate",
     "Event",
     "FormTemplate",
+    "IdempotencyKey",
     "Invitation",
     "KeyDate",
     "LenderCondition",

@@ -8,6 +8,7 @@ import reflex as rx
 
 from chronos import routes
 from chronos.components.layout import app_shell
+from chronos.components.once import once_attrs, once_input
 from chronos.components.ui import (
     empty_state,
     error_callout,
@@ -21,9 +22,10 @@ from chronos.components.ui import (
 )
 from chronos.db import session_scope
 from chronos.pages.registry import page
-from chronos.services import people
+from chronos.services import idempotency, people
 from chronos.services.errors import ChronosError, ValidationFailed
 from chronos.services.people import PERSON_FIELDS, PersonRow
+from chronos.state import once
 from chronos.state.session import STAFF, SessionState
 
 PAGE_SIZE = 25
@@ -42,6 +44,8 @@ class PeopleState(SessionState):
     form_errors: dict[str, str] = {}
     form_error: str = ""
     saving: bool = False
+    once_key: str = ""
+    _once_done: str = ""
 
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
@@ -90,11 +94,14 @@ class PeopleState(SessionState):
             return
         self.new_open = value
         self.form_errors, self.form_error = {}, ""
+        if value:
+            once.fresh(self)
 
     @rx.event
     def create(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
-        if self.saving:  # a second click while the first is in flight
-            return None
+        key = once.key_of(form)
+        if self.saving or once.repeated(self, key):
+            return None  # a second click or Enter: the first one's result already applies
         user, redirect = self._gate(STAFF)
         if user is None:
             return redirect
@@ -102,16 +109,25 @@ class PeopleState(SessionState):
         data = {k: form.get(k, "") for k in PERSON_FIELDS}
         try:
             with session_scope() as db:
-                person = people.create_person(db, user, data)
-                new_id = person.id
+                new_id = idempotency.once(
+                    db,
+                    user,
+                    "person.create",
+                    key,
+                    data,
+                    lambda: people.create_person(db, user, data).id,
+                )
         except ValidationFailed as exc:
             self.form_errors, self.form_error = exc.errors, "Please fix the highlighted fields."
             self.saving = False
+            once.settle(self, key, done=False)
             return None
         except ChronosError as exc:
             self.form_errors, self.form_error = {}, exc.message
             self.saving = False
+            once.settle(self, key, done=False)
             return None
+        once.settle(self, key, done=True)
         self.form_errors, self.form_error = {}, ""
         self.saving, self.new_open = False, False
         return [rx.toast.success("Contact added."), rx.redirect(routes.person(new_id or 0))]
@@ -178,9 +194,11 @@ def _new_form() -> rx.Component:
             direction="column",
             spacing="4",
         ),
+        once_input(PeopleState.once_key),
         on_submit=PeopleState.create,
         reset_on_submit=False,
         width="100%",
+        custom_attrs=once_attrs(PeopleState.once_key),
     )
 
 

@@ -19,6 +19,7 @@ from datetime import datetime
 import reflex as rx
 
 from chronos.components.native_form import native_form
+from chronos.components.once import once_attrs
 from chronos.components.ui import error_callout, field
 from chronos.db import session_scope
 from chronos.models import Role
@@ -399,7 +400,10 @@ def _upload_form() -> rx.Component:
                 ),
                 action=upload_action("/portal/", s.txn_key),
                 method="post",
-                custom_attrs={"enctype": "multipart/form-data"},
+                custom_attrs={
+                    "enctype": "multipart/form-data",
+                    **once_attrs("upload", native=True),
+                },
                 style={"margin": 0},
             ),
         ),

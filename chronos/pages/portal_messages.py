@@ -11,6 +11,7 @@ from typing import Any
 
 import reflex as rx
 
+from chronos.components.once import once_attrs
 from chronos.components.ui import error_callout, field
 from chronos.db import session_scope
 from chronos.models import Role, User
@@ -22,8 +23,9 @@ from chronos.pages.transaction_messages import (
     thread_view,
     unread_badge,
 )
-from chronos.services import messages
+from chronos.services import idempotency, messages
 from chronos.services.errors import ChronosError, NotFound, ValidationFailed
+from chronos.state import once
 from chronos.state.session import EXTERNAL, SessionState
 
 
@@ -51,20 +53,30 @@ class PortalMessagesState(ThreadPanel, SessionState):
     @rx.event
     def open_new(self) -> None:
         self.new_open, self.new_errors, self.new_subject, self.new_body = True, {}, "", ""
+        once.fresh(self)
 
     @rx.event
-    def create(self):  # type: ignore[no-untyped-def]
-        if self.sending:
-            return None
+    def create(self, key: str = ""):  # type: ignore[no-untyped-def]
+        key = once.key_of(key)
+        if self.sending or once.repeated(self, key):
+            return None  # a second click: the first one started the conversation
         self.sending = True
         txn_id, subject, body = self._txn(), self.new_subject, self.new_body
         redirect: Any = None
 
         def act(db: Any, user: User) -> int:
-            thread = messages.start_thread(db, user, txn_id, subject=subject, body=body)
-            self.open_id, self.msgs_page = thread.id or 0, 1
-            return thread.id or 0
+            thread_id = idempotency.once(
+                db,
+                user,
+                "thread.start",
+                key,
+                {"txn": txn_id, "subject": subject, "body": body},
+                lambda: messages.start_thread(db, user, txn_id, subject=subject, body=body).id or 0,
+            )
+            self.open_id, self.msgs_page = thread_id, 1
+            return thread_id
 
+        created = 0
         try:
             created, redirect = self._run(act)
             if created:
@@ -72,6 +84,7 @@ class PortalMessagesState(ThreadPanel, SessionState):
         except ValidationFailed as exc:
             self.new_errors = dict(exc.errors)
         finally:
+            once.settle(self, key, done=bool(created))
             self.sending = False
         return redirect
 
@@ -111,8 +124,9 @@ def _new_dialog() -> rx.Component:
                         rx.cond(s.sending, rx.spinner(size="2"), rx.icon("send", size=16)),
                         "Send",
                         size="3",
-                        on_click=s.create,
+                        on_click=s.create(s.once_key),
                         disabled=s.sending,
+                        custom_attrs=once_attrs(s.once_key),
                     ),
                     justify="end",
                     spacing="3",

@@ -16,6 +16,7 @@ import reflex as rx
 from chronos import routes
 from chronos.components.layout import api_url
 from chronos.components.native_form import native_form
+from chronos.components.once import once_attrs, once_input
 from chronos.components.timeline import time_ago
 from chronos.components.ui import error_callout, field, select_field
 from chronos.db import session_scope
@@ -345,6 +346,7 @@ def _upload_form(r: SlotRow) -> rx.Component:
         # A returned document gets a new version (and goes back to review).
         rx.el.input(type="hidden", name="document_id", value=r.document_id),
         rx.el.input(type="hidden", name="title", value=r.name),
+        once_input(),
         rx.flex(
             rx.el.input(
                 type="file",
@@ -369,7 +371,7 @@ def _upload_form(r: SlotRow) -> rx.Component:
         ),
         action=s.upload_action,
         method="post",
-        custom_attrs={"encType": "multipart/form-data"},
+        custom_attrs={"encType": "multipart/form-data", **once_attrs("upload", native=True)},
         style={"margin": 0},
     )
 

@@ -13,13 +13,15 @@ from typing import Any
 import reflex as rx
 
 from chronos import routes
+from chronos.components.once import once_attrs
 from chronos.components.ui import error_callout, field
 from chronos.db import session_scope
 from chronos.models import Role
-from chronos.services import email_templates, outbound, rate_limit
+from chronos.services import email_templates, idempotency, outbound, rate_limit
 from chronos.services.email_templates import TemplateRow
 from chronos.services.errors import ChronosError, NotFound, ValidationFailed
 from chronos.services.outbound import RecipientOption, ScheduledRow
+from chronos.state import once
 from chronos.state.session import SessionState
 
 STAFF = frozenset({Role.ADMIN, Role.AGENT, Role.COORDINATOR})
@@ -43,6 +45,8 @@ class ComposeState(SessionState):
     error: str = ""
     notice: str = ""
     sending: bool = False
+    once_key: str = ""
+    _once_done: str = ""
     ready: bool = False
 
     def _txn(self) -> int:
@@ -70,6 +74,7 @@ class ComposeState(SessionState):
             return None  # the page's own loader redirects
         self._forget()
         self.error = self.notice = ""
+        once.fresh(self)
         try:
             with session_scope() as db:
                 self._reload(db, user)
@@ -179,9 +184,10 @@ class ComposeState(SessionState):
         self.unknown, self.empty, self.errors, self.error = [], [], {}, ""
 
     @rx.event
-    def send(self):  # type: ignore[no-untyped-def]
-        if self.sending:
-            return None
+    def send(self, key: str = ""):  # type: ignore[no-untyped-def]
+        key = once.key_of(key)
+        if self.sending or once.repeated(self, key):
+            return None  # a second click: the first one sent (or scheduled) the email
         user, redirect = self._gate(STAFF)
         if user is None:
             self._forget()
@@ -190,19 +196,30 @@ class ComposeState(SessionState):
         if later and not self.send_at:
             self.errors = {"send_at": "Pick a date and a time."}
             return None
-        self.sending, self.notice = True, ""
+        self.sending, self.notice, sent = True, "", False
         try:
+            txn_id, chosen = self._txn(), list(self.selected)
+            subject, body, send_at = self.subject, self.body, self.send_at if later else ""
             with session_scope() as db:
-                result = outbound.send(
+                count = idempotency.once(
                     db,
                     user,
-                    self._txn(),
-                    participant_ids=list(self.selected),
-                    subject=self.subject,
-                    body=self.body,
-                    send_at=self.send_at if later else "",
+                    "email.send",
+                    key,
+                    {"txn": txn_id, "to": chosen, "s": subject, "b": body, "at": send_at},
+                    lambda: (
+                        outbound.send(
+                            db,
+                            user,
+                            txn_id,
+                            participant_ids=chosen,
+                            subject=subject,
+                            body=body,
+                            send_at=send_at,
+                        ).count
+                    ),
                 )
-            count = result.count
+            sent = True
             people = f"{count} {'person' if count == 1 else 'people'}"
             self.notice = f"Scheduled for {people}." if later else f"Sent to {people}."
             self.subject = self.body = self.send_at = ""
@@ -218,6 +235,7 @@ class ComposeState(SessionState):
             self.error = str(exc)
         except ChronosError as exc:
             self.error = exc.message
+        once.settle(self, key, done=sent)
         self.sending = False
         # Imported here: the transaction page imports this panel.
         from chronos.pages.transaction import TransactionState
@@ -463,8 +481,9 @@ def compose_panel() -> rx.Component:
                         rx.cond(s.sending, rx.spinner(size="2"), rx.icon("send", size=16)),
                         rx.cond(s.mode == "later", "Schedule", "Send now"),
                         size="2",
-                        on_click=s.send,
+                        on_click=s.send(s.once_key),
                         disabled=blocked,
+                        custom_attrs=once_attrs(s.once_key),
                     ),
                     justify="end",
                     spacing="2",

@@ -19,6 +19,7 @@ import reflex as rx
 
 from chronos.components.layout import api_url
 from chronos.components.native_form import native_form
+from chronos.components.once import once_attrs, once_input
 from chronos.components.ui import error_callout, field, notice_callout
 from chronos.db import session_scope
 from chronos.models import Role, User
@@ -604,6 +605,7 @@ def upload_inputs(txn_key: Any, *, multiple: bool) -> list[rx.Component]:
     """The file inputs of an upload form: files (PDF or photos) and, on phones, the camera."""
     return [
         rx.el.input(type="hidden", name="transaction_id", value=txn_key),
+        once_input(),
         field(
             "Choose files" if multiple else "Choose a file",
             rx.el.input(
@@ -679,7 +681,10 @@ def _attach_dialog(s: Any, page_prefix: str) -> rx.Component:
                     ),
                     action=upload_action(page_prefix, s.txn_key),
                     method="post",
-                    custom_attrs={"enctype": "multipart/form-data"},
+                    custom_attrs={
+                        "enctype": "multipart/form-data",
+                        **once_attrs("upload", native=True),
+                    },
                     style={"margin": 0},
                 ),
                 rx.flex(

@@ -16,13 +16,15 @@ from typing import Any
 import reflex as rx
 
 from chronos.components.layout import api_url
+from chronos.components.once import once_attrs
 from chronos.components.timeline import local_time
 from chronos.components.ui import error_callout, field
 from chronos.db import session_scope
 from chronos.models import Role, User
-from chronos.services import documents, messages
+from chronos.services import documents, idempotency, messages
 from chronos.services.errors import ChronosError, NotFound, ValidationFailed
 from chronos.services.messages import AttachmentRef, MemberOption, MessageRow, ThreadRow
+from chronos.state import once
 from chronos.state.session import STAFF, SessionState
 
 THREADS_PAGE = 20
@@ -94,6 +96,8 @@ class ThreadPanel(rx.State, mixin=True):
     reply: str = ""
     reply_error: str = ""
     sending: bool = False
+    once_key: str = ""
+    _once_done: str = ""
     # documents of the file this user may attach (only those they can see)
     attach_choices: list[AttachmentRef] = []
     reply_attach: list[int] = []
@@ -134,6 +138,7 @@ class ThreadPanel(rx.State, mixin=True):
     def open_thread(self, thread_id: int):  # type: ignore[no-untyped-def]
         self.msgs_page, self.reply, self.reply_error = 1, "", ""
         self.open_id = int(thread_id)
+        once.fresh(self)
         _, redirect = self._run(lambda db, user: None)
         return redirect
 
@@ -167,20 +172,31 @@ class ThreadPanel(rx.State, mixin=True):
         self.reply = value[: messages.MAX_BODY + 100]
 
     @rx.event
-    def send_reply(self):  # type: ignore[no-untyped-def]
-        if self.sending or not self.open_id:
-            return None
+    def send_reply(self, key: str = ""):  # type: ignore[no-untyped-def]
+        key = once.key_of(key)
+        if self.sending or not self.open_id or once.repeated(self, key):
+            return None  # a second click: the first one's message is already in the thread
         self.sending = True
         thread_id, body, attach = self.open_id, self.reply, list(self.reply_attach)
+        done = False
         try:
             _, redirect = self._run(
-                lambda db, user: messages.post_message(db, user, thread_id, body, attach)
+                lambda db, user: idempotency.once(
+                    db,
+                    user,
+                    "message.post",
+                    key,
+                    {"thread": thread_id, "body": body, "attach": attach},
+                    lambda: messages.post_message(db, user, thread_id, body, attach).id,
+                )
             )
             if not self.error:
                 self.reply, self.reply_error, self.msgs_page = "", "", 1
                 self.reply_attach = []
+                done = True
         except ValidationFailed as exc:
             self.reply_error, redirect = exc.message, None
+        once.settle(self, key, done=done)
         self.sending = False
         return redirect
 
@@ -256,6 +272,7 @@ class MessagePanelState(ThreadPanel, SessionState):
     @rx.event
     def open_new(self) -> None:
         self.new_open, self.new_errors = True, {}
+        once.fresh(self)
         self.new_subject, self.new_body, self.new_internal, self.new_members = "", "", False, []
 
     @rx.event
@@ -269,28 +286,41 @@ class MessagePanelState(ThreadPanel, SessionState):
         self.new_members = [*rest, pid] if checked else rest
 
     @rx.event
-    def create(self):  # type: ignore[no-untyped-def]
-        if self.sending:
-            return None
+    def create(self, key: str = ""):  # type: ignore[no-untyped-def]
+        key = once.key_of(key)
+        if self.sending or once.repeated(self, key):
+            return None  # a second click: the first one started the conversation
         self.sending = True
         txn_id = self._txn()
         subject, body = self.new_subject, self.new_body
         internal, members = self.new_internal, list(self.new_members)
         redirect: Any = None
+        request = {"txn": txn_id, "subject": subject, "body": body, "internal": internal}
 
         def act(db: Any, user: User) -> int:
-            thread = messages.start_thread(
+            thread_id = idempotency.once(
                 db,
                 user,
-                txn_id,
-                subject=subject,
-                body=body,
-                internal=internal,
-                member_ids=[] if internal else members,
+                "thread.start",
+                key,
+                {**request, "members": members},
+                lambda: (
+                    messages.start_thread(
+                        db,
+                        user,
+                        txn_id,
+                        subject=subject,
+                        body=body,
+                        internal=internal,
+                        member_ids=[] if internal else members,
+                    ).id
+                    or 0
+                ),
             )
-            self.open_id, self.msgs_page = thread.id or 0, 1
-            return thread.id or 0
+            self.open_id, self.msgs_page = thread_id, 1
+            return thread_id
 
+        created = 0
         try:
             created, redirect = self._run(act)
             if created:
@@ -301,6 +331,7 @@ class MessagePanelState(ThreadPanel, SessionState):
         except ValidationFailed as exc:
             self.new_errors = dict(exc.errors)
         finally:
+            once.settle(self, key, done=bool(created))
             self.sending = False
         return redirect
 
@@ -589,8 +620,9 @@ def thread_view(s: Any) -> rx.Component:
                         rx.cond(s.sending, rx.spinner(size="2"), rx.icon("send", size=16)),
                         "Send",
                         size="3",
-                        on_click=s.send_reply,
+                        on_click=s.send_reply(s.once_key),
                         disabled=s.sending,
+                        custom_attrs=once_attrs(s.once_key),
                     ),
                     justify="end",
                 ),
@@ -691,8 +723,9 @@ def _new_dialog() -> rx.Component:
                         rx.cond(s.sending, rx.spinner(size="2"), rx.icon("send", size=16)),
                         "Start",
                         size="3",
-                        on_click=s.create,
+                        on_click=s.create(s.once_key),
                         disabled=s.sending,
+                        custom_attrs=once_attrs(s.once_key),
                     ),
                     justify="end",
                     spacing="3",

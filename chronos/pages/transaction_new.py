@@ -8,13 +8,15 @@ import reflex as rx
 
 from chronos import routes
 from chronos.components.layout import app_shell
+from chronos.components.once import once_attrs, once_input
 from chronos.components.ui import error_callout, field, loading_block, page_header
 from chronos.db import session_scope
 from chronos.models import Side
 from chronos.pages.registry import page
-from chronos.services import key_dates, transactions
+from chronos.services import idempotency, key_dates, transactions
 from chronos.services.errors import ChronosError, ValidationFailed
 from chronos.services.key_dates import PresetOption
+from chronos.state import once
 from chronos.state.session import STAFF, SessionState
 
 NO_PRESET = "none"
@@ -41,6 +43,8 @@ class NewTransactionState(SessionState):
     ready: bool = False
     preset: str = NO_PRESET
     preset_choices: list[PresetOption] = []
+    once_key: str = ""
+    _once_done: str = ""
 
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
@@ -48,6 +52,7 @@ class NewTransactionState(SessionState):
         if user is None:
             return redirect
         self.errors, self.error, self.saving, self.ready = {}, "", False, True
+        once.fresh(self)
         with session_scope() as db:
             self.preset_choices = key_dates.preset_options(db, user)
         return None
@@ -62,8 +67,9 @@ class NewTransactionState(SessionState):
 
     @rx.event
     def submit(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
-        if self.saving:  # a second click while the first is in flight
-            return None
+        key = once.key_of(form)
+        if self.saving or once.repeated(self, key):
+            return None  # a second click or Enter: the first one's result already applies
         user, redirect = self._gate(STAFF)
         if user is None:
             return redirect
@@ -73,20 +79,29 @@ class NewTransactionState(SessionState):
         data["deadline_preset"] = "" if self.preset == NO_PRESET else self.preset
         try:
             with session_scope() as db:
-                txn = transactions.create_transaction(db, user, data)
-                new_id = txn.id
+                new_id = idempotency.once(
+                    db,
+                    user,
+                    "transaction.create",
+                    key,
+                    data,
+                    lambda: transactions.create_transaction(db, user, data).id,
+                )
         except ValidationFailed as exc:
             self.errors, self.error, self.saving = (
                 exc.errors,
                 "Please fix the highlighted fields.",
                 False,
             )
+            once.settle(self, key, done=False)
             return None
         except ChronosError as exc:
             self.errors, self.error, self.saving = {}, exc.message, False
+            once.settle(self, key, done=False)
             return None
         self.errors, self.error = {}, ""
         self.saving = False
+        once.settle(self, key, done=True)
         return [
             rx.toast.success("Transaction created."),
             rx.redirect(routes.transaction(new_id or 0)),
@@ -213,9 +228,11 @@ def _form() -> rx.Component:
             direction="column",
             spacing="4",
         ),
+        once_input(NewTransactionState.once_key),
         on_submit=NewTransactionState.submit,
         reset_on_submit=False,
         width="100%",
+        custom_attrs=once_attrs(NewTransactionState.once_key),
     )
 
 

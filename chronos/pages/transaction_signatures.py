@@ -14,12 +14,14 @@ from typing import Any
 import reflex as rx
 
 from chronos.components.layout import api_url
+from chronos.components.once import once_attrs
 from chronos.components.timeline import local_time
 from chronos.components.ui import error_callout, field
 from chronos.db import session_scope
-from chronos.services import documents, signatures
+from chronos.services import documents, idempotency, signatures
 from chronos.services.errors import ChronosError, NotFound, ValidationFailed
 from chronos.services.signatures import RequestRow, SignerOption, SignerRow
+from chronos.state import once
 from chronos.state.session import STAFF, SessionState
 
 
@@ -43,6 +45,8 @@ class SignaturePanelState(SessionState):
     form_message: str = ""
     form_errors: dict[str, str] = {}
     sending: bool = False
+    once_key: str = ""
+    _once_done: str = ""
     # the void dialog
     void_open: bool = False
     void_id: int = 0
@@ -102,6 +106,7 @@ class SignaturePanelState(SessionState):
         self.chosen = []
         self.form_doc = str(self.doc_options[0].id) if self.doc_options else ""
         self.form_title, self.form_message, self.form_errors = "", "", {}
+        once.fresh(self)
         self.req_open = True
         return None
 
@@ -150,9 +155,10 @@ class SignaturePanelState(SessionState):
         return [o for o in self.signer_opts if o.participant_id not in taken]
 
     @rx.event
-    def send_request(self):  # type: ignore[no-untyped-def]
-        if self.sending:
-            return None
+    def send_request(self, key: str = ""):  # type: ignore[no-untyped-def]
+        key = once.key_of(key)
+        if self.sending or once.repeated(self, key):
+            return None  # a second click: the first one sent the request
         user, redirect = self._gate(STAFF)
         if user is None:
             self._forget()
@@ -160,17 +166,27 @@ class SignaturePanelState(SessionState):
         if not self.form_doc:
             self.form_errors = {"document": "Choose the PDF to sign."}
             return None
-        self.sending = True
+        if not str(self.form_doc).isdigit():
+            self.form_errors = {"document": "Choose the PDF to sign."}
+            return None
+        self.sending, sent = True, False
+        doc_id, signer_ids = int(self.form_doc), [c.participant_id for c in self.chosen]
+        title, message = self.form_title, self.form_message
         try:
             with session_scope() as db:
-                signatures.request_signatures(
+                idempotency.once(
                     db,
                     user,
-                    int(self.form_doc),
-                    [c.participant_id for c in self.chosen],
-                    self.form_title,
-                    self.form_message,
+                    "signature.request",
+                    key,
+                    {"doc": doc_id, "signers": signer_ids, "title": title, "message": message},
+                    lambda: (
+                        signatures.request_signatures(
+                            db, user, doc_id, signer_ids, title, message
+                        ).id
+                    ),
                 )
+            sent = True
             self._reload(user)
             first = self.chosen[0].label if self.chosen else ""
             self.req_open, self.form_errors = False, {}
@@ -180,6 +196,7 @@ class SignaturePanelState(SessionState):
         except ChronosError as exc:
             self.form_errors = {"document": exc.message}
         finally:
+            once.settle(self, key, done=sent)
             self.sending = False
         from chronos.pages.transaction import TransactionState
 
@@ -469,8 +486,9 @@ def _request_dialog() -> rx.Component:
                     rx.cond(s.sending, rx.spinner(size="2"), rx.icon("send", size=16)),
                     "Send for signature",
                     size="3",
-                    on_click=s.send_request,
+                    on_click=s.send_request(s.once_key),
                     disabled=s.sending | (s.doc_options.length() == 0),
+                    custom_attrs=once_attrs(s.once_key),
                 ),
                 justify="end",
                 spacing="3",

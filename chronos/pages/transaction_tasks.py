@@ -11,13 +11,15 @@ from typing import Any
 
 import reflex as rx
 
+from chronos.components.once import once_attrs
 from chronos.components.tasks import task_row
 from chronos.components.ui import error_callout, field, two_columns
 from chronos.db import session_scope
 from chronos.models import Role
-from chronos.services import key_dates, tasks
+from chronos.services import idempotency, key_dates, tasks
 from chronos.services.errors import ChronosError, NotFound, ValidationFailed
 from chronos.services.tasks import AssigneeOption, TaskRow
+from chronos.state import once
 from chronos.state.session import SessionState
 
 STAFF = frozenset({Role.ADMIN, Role.AGENT, Role.COORDINATOR})
@@ -47,6 +49,8 @@ class TaskPanelState(SessionState):
     form_due_date: str = ""
     form_offset: str = "0"
     saving: bool = False
+    once_key: str = ""
+    _once_done: str = ""
 
     def _txn(self) -> int:
         return self._int_param("txn_id")
@@ -182,6 +186,7 @@ class TaskPanelState(SessionState):
     @rx.event
     def open_add(self) -> None:
         self._fill(None)
+        once.fresh(self)
         self.dialog_open = True
 
     @rx.event
@@ -222,9 +227,10 @@ class TaskPanelState(SessionState):
             setattr(self, name, value)
 
     @rx.event
-    def save(self):  # type: ignore[no-untyped-def]
-        if self.saving:
-            return None
+    def save(self, key: str = ""):  # type: ignore[no-untyped-def]
+        key = once.key_of(key)
+        if self.saving or once.repeated(self, key):
+            return None  # a second click: the first one's result already applies
         user, redirect = self._gate(STAFF)
         if user is None:
             self._forget()
@@ -247,15 +253,26 @@ class TaskPanelState(SessionState):
                 if self.edit_id:
                     tasks.update_task(db, user, self.edit_id, data)
                 else:
-                    tasks.create_task(db, user, self._txn(), data)
+                    txn_id = self._txn()
+                    idempotency.once(
+                        db,
+                        user,
+                        "task.create",
+                        key,
+                        {"transaction": txn_id, **data},
+                        lambda: tasks.create_task(db, user, txn_id, data).id,
+                    )
             with session_scope() as db:
                 self._reload(db, user)
             self.dialog_open, self.form_errors = False, {}
             self.notice = "Task saved."
+            once.settle(self, key, done=True)
         except ValidationFailed as exc:
             self.form_errors = dict(exc.errors)
+            once.settle(self, key, done=False)
         except ChronosError as exc:
             self.form_errors = {"title": exc.message}
+            once.settle(self, key, done=False)
         self.saving = False
         from chronos.pages.transaction import TransactionState
 
@@ -419,8 +436,9 @@ def _dialog() -> rx.Component:
                         rx.cond(s.saving, rx.spinner(size="2"), rx.icon("check", size=16)),
                         "Save task",
                         size="3",
-                        on_click=s.save,
+                        on_click=s.save(s.once_key),
                         disabled=s.saving,
+                        custom_attrs=once_attrs(s.once_key),
                     ),
                     justify="end",
                     spacing="3",
