@@ -213,3 +213,51 @@ def test_a_double_click_on_send_reply_posts_one_message(engine: Engine, ui: Worl
     state.reply = "Thursday at 10."
     call(MessagePanelState.send_reply, state, key)
     assert _rows(engine, Message) == before + 1
+
+
+def test_a_double_click_on_send_email_sends_one(
+    db: Session, engine: Engine, ui: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import chronos.jobs
+    from chronos.models import EmailMessage
+    from chronos.pages.transaction_compose import ComposeState
+    from tests.factories import participant_of
+
+    monkeypatch.setattr(chronos.jobs, "enqueue_delivery", lambda _id: None)
+    txn = str(ui.deal.id)
+    state = make_state(ComposeState, engine, ui.agent, "/transactions/[txn_id]", {"txn_id": txn})
+    call(ComposeState.load, state)
+    key = state.once_key
+    assert key
+    cora = participant_of(db, ui.deal, ui.client).id
+    for _ in range(2):  # the second click finds the form cleared, and is skipped
+        call(ComposeState.toggle_recipient, state, cora, True)
+        call(ComposeState.set_subject, state, "Closing time")
+        call(ComposeState.set_body, state, "See you at 10.")
+        call(ComposeState.send, state, key)
+    assert state.notice == "Sent to 1 person."
+    assert _rows(engine, EmailMessage) == 1
+
+
+def test_a_double_click_on_send_for_signature_sends_one(
+    db: Session, engine: Engine, ui: World
+) -> None:
+    from chronos.models import SignatureRequest
+    from chronos.pages.transaction_signatures import SignaturePanelState
+    from chronos.services import documents
+    from tests.support.pdfs import make_pdf
+
+    documents.upload(db, ui.agent, ui.deal.id or 0, "lease.pdf", make_pdf(["Lease"]))
+    db.commit()
+    txn = str(ui.deal.id)
+    panel = make_state(
+        SignaturePanelState, engine, ui.agent, "/transactions/[txn_id]", {"txn_id": txn}
+    )
+    call(SignaturePanelState.load, panel)
+    call(SignaturePanelState.open_request, panel)
+    key = panel.once_key
+    signer = panel.signer_opts[0].participant_id
+    call(SignaturePanelState.add_signer, panel, str(signer))
+    call(SignaturePanelState.send_request, panel, key)
+    call(SignaturePanelState.send_request, panel, key)
+    assert _rows(engine, SignatureRequest) == 1
