@@ -162,3 +162,40 @@ def test_an_upload_double_clicked_is_saved_once(
         )
         == 1
     )
+
+
+def test_the_script_lets_one_submit_through_until_the_key_changes(page: Page) -> None:
+    """components/once.py on its own: the second submit never reaches the page's handler, the
+    control is disabled at once, and a new key enables it again."""
+    from chronos.components.once import ONCE_SCRIPT
+
+    page.set_content(
+        "<form data-once='k1'><input name='a' aria-label='a'><button>Go</button></form>"
+        "<button data-once='b1' id='act'>Act</button>"
+    )
+    page.add_script_tag(content=ONCE_SCRIPT)
+    page.evaluate(
+        """() => { window.submits = 0; window.clicks = 0;
+        document.querySelector('form').addEventListener('submit',
+            e => { e.preventDefault(); window.submits++; });
+        document.querySelector('#act').addEventListener('click', () => window.clicks++); }"""
+    )
+    go = page.get_by_role("button", name="Go")
+    go.dblclick()
+    page.get_by_label("a").focus()
+    page.keyboard.press("Enter")
+    expect(go).to_be_disabled()
+    assert page.evaluate("window.submits") == 1
+    page.evaluate("document.querySelector('form').setAttribute('data-once', 'k2')")
+    expect(go).to_be_enabled()
+    go.click()
+    assert page.evaluate("window.submits") == 2
+
+    act = page.locator("#act")
+    act.dblclick()
+    expect(act).to_be_disabled()
+    assert page.evaluate("window.clicks") == 1
+    page.evaluate("document.querySelector('#act').setAttribute('data-once', 'b2')")
+    expect(act).to_be_enabled()
+    act.click()
+    assert page.evaluate("window.clicks") == 2
