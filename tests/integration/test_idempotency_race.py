@@ -40,7 +40,7 @@ def test_concurrent_repeats_of_one_key_create_one_transaction(engine: Engine) ->
                 results.append(
                     idempotency.once(db, agent, "transaction.create", "race-1", DATA, create)
                 )
-        except Exception as exc:  # noqa: BLE001  (recorded: the assertion below names it)
+        except Exception as exc:  # recorded: the assertion below names it
             results.append(exc)
 
     threads = [threading.Thread(target=submit) for _ in range(2)]
