@@ -7,6 +7,7 @@ from starlette.middleware import Middleware
 
 from chronos.api import (
     auth_routes,
+    export_routes,
     file_routes,
     form_routes,
     health_routes,
@@ -24,6 +25,7 @@ def create_api() -> Starlette:
             *form_routes.ROUTES,
             *file_routes.ROUTES,
             *invitation_routes.ROUTES,
+            *export_routes.ROUTES,
             *rest.ROUTES,
             *webhook_routes.ROUTES,
             *health_routes.ROUTES,

@@ -205,3 +205,23 @@ def select_field(value: Any, on_change: Any, options: dict[str, str], label: str
         value=value,
         on_change=on_change,
     )
+
+
+def download_link(label: str, href: Var | str, *, aria_label: str = "") -> rx.Component:
+    """A CSV (or other file) download: a plain link the browser follows with its cookie, drawn
+    as a quiet button (Radix ``asChild``: one <a>, no button nested in a link). Not the app
+    router's navigation: the file is no page of the app."""
+    return rx.button(
+        rx.el.a(
+            rx.icon("download", size=16),
+            label,
+            href=href,
+            download="",
+            aria_label=aria_label or label,
+            # rx.el.a is React Router's Link: let the browser follow it (a file, not a page).
+            custom_attrs={"reloadDocument": True},
+        ),
+        as_child=True,
+        variant="soft",
+        size="2",
+    )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import reflex as rx
 
 from chronos import routes
-from chronos.components.layout import app_shell
+from chronos.components.layout import api_url, app_shell
 from chronos.components.once import once_attrs, once_input
 from chronos.components.ui import (
+    download_link,
     empty_state,
     error_callout,
     field,
@@ -65,6 +67,11 @@ class PeopleState(SessionState):
             self.error = exc.message
         self.loading = False
         return None
+
+    @rx.var
+    def csv_href(self) -> str:
+        """The CSV of the contacts this search shows."""
+        return api_url(f"/api/v1/people.csv?{urlencode({'q': self.q})}")
 
     @rx.event
     def set_query(self, value: str):  # type: ignore[no-untyped-def]
@@ -370,7 +377,15 @@ def _content() -> rx.Component:
 @page(routes.PEOPLE, "People", on_load=PeopleState.load)
 def people_page() -> rx.Component:
     return app_shell(
-        page_header("People", _new_dialog()),
+        page_header(
+            "People",
+            download_link(
+                "CSV",
+                PeopleState.csv_href,
+                aria_label="Download these contacts as a spreadsheet (CSV)",
+            ),
+            _new_dialog(),
+        ),
         _search(),
         _content(),
         active="people",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import reflex as rx
 
 from chronos import routes
-from chronos.components.layout import app_shell
+from chronos.components.layout import api_url, app_shell
 from chronos.components.ui import (
+    download_link,
     empty_state,
     error_callout,
     loading_block,
@@ -54,6 +56,12 @@ class PipelineState(SessionState):
     view: str = "list"
     loading: bool = True
     error: str = ""
+
+    @rx.var
+    def csv_href(self) -> str:
+        """The CSV of the files this view shows (the route applies the same access rules)."""
+        query = urlencode({"stage": self.stage, "side": self.side, "q": self.q})
+        return api_url(f"/api/v1/transactions.csv?{query}")
 
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
@@ -388,6 +396,11 @@ def pipeline_page() -> rx.Component:
     return app_shell(
         page_header(
             "Pipeline",
+            download_link(
+                "CSV",
+                PipelineState.csv_href,
+                aria_label="Download these files as a spreadsheet (CSV)",
+            ),
             rx.link(
                 rx.button(rx.icon("plus", size=16), "New transaction", size="2"),
                 href=routes.NEW_TRANSACTION,

@@ -12,9 +12,15 @@ from datetime import date
 import reflex as rx
 
 from chronos import routes
-from chronos.components.layout import app_shell
+from chronos.components.layout import api_url, app_shell
 from chronos.components.tasks import task_row
-from chronos.components.ui import empty_state, error_callout, loading_block, page_header
+from chronos.components.ui import (
+    download_link,
+    empty_state,
+    error_callout,
+    loading_block,
+    page_header,
+)
 from chronos.db import session_scope
 from chronos.pages.registry import page
 from chronos.services import key_dates, tasks
@@ -268,7 +274,15 @@ def _content() -> rx.Component:
 @page(routes.TODAY, "Today", on_load=TodayState.load)
 def today_page() -> rx.Component:
     return app_shell(
-        page_header("Today", subtitle=TodayState.today_label),
+        page_header(
+            "Today",
+            download_link(
+                "Open tasks CSV",
+                api_url("/api/v1/tasks.csv"),
+                aria_label="Download the open tasks of your files as a spreadsheet (CSV)",
+            ),
+            subtitle=TodayState.today_label,
+        ),
         _content(),
         active="today",
         user_name=TodayState.user_name,

@@ -145,10 +145,8 @@ def _digits(word: str) -> str:
     return digits if len(digits) >= 3 else ""
 
 
-def list_people(
-    db: Session, actor: User, *, q: str = "", page: int = 1, page_size: int = 25
-) -> Page[PersonRow]:
-    actor = access.require_staff(actor)
+def people_filter(actor: User, q: str = "") -> list[Any]:
+    """The WHERE conditions of the contacts list (the page, the API, its CSV)."""
     conditions: list[Any] = [Person.org_id == actor.org_id]
     conditions.extend(
         or_(
@@ -158,8 +156,16 @@ def list_people(
             ),
             col(Person.phone).like(f"%{escape_like(_digits(word) or word)}%", escape="\\"),
         )
-        for word in " ".join(q.split())[:100].split()[:6]
+        for word in " ".join(str(q).split())[:100].split()[:6]
     )
+    return conditions
+
+
+def list_people(
+    db: Session, actor: User, *, q: str = "", page: int = 1, page_size: int = 25
+) -> Page[PersonRow]:
+    actor = access.require_staff(actor)
+    conditions = people_filter(actor, q)
     page, page_size = clamp_page(page, page_size)
     total = db.exec(select(func.count()).select_from(Person).where(*conditions)).one()
     people = db.exec(

@@ -571,6 +571,32 @@ def list_transactions(
     page_size: int = 25,
 ) -> Page[TransactionRow]:
     actor = access.require_active(actor)
+    conditions, ordering = pipeline_filter(
+        actor, stage=stage, side=side, q=q, open_only=open_only, sort=sort, descending=descending
+    )
+    page, page_size = clamp_page(page, page_size)
+    total = db.exec(select(func.count()).select_from(Transaction).where(*conditions)).one()
+    txns = db.exec(
+        select(Transaction)
+        .where(*conditions)
+        .order_by(*ordering)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return Page(items=rows_for(db, list(txns)), total=total, page=page, page_size=page_size)
+
+
+def pipeline_filter(
+    actor: User,
+    *,
+    stage: str = "",
+    side: str = "",
+    q: str = "",
+    open_only: bool = False,
+    sort: str = "closing",
+    descending: bool = False,
+) -> tuple[list[Any], list[Any]]:
+    """The WHERE conditions and ORDER BY of a pipeline view (the page, the API, its CSV)."""
     conditions: list[Any] = [access.visible_transactions(actor)]
     if stage:
         try:
@@ -586,23 +612,14 @@ def list_transactions(
             conditions.append(Transaction.side == Side(side).value)
         except ValueError:
             raise ValidationFailed({"side": "Unknown side."}) from None
-    q = " ".join(q.split())[:100]
+    q = " ".join(str(q).split())[:100]
     if q:
         conditions.append(_search_clause(q))
     if sort not in SORTS:
         raise ValidationFailed({"sort": f"Sort by one of: {', '.join(SORTS)}."})
-    page, page_size = clamp_page(page, page_size)
-    total = db.exec(select(func.count()).select_from(Transaction).where(*conditions)).one()
     column = SORTS[sort]
     order = column.desc() if descending else column.asc()
-    txns = db.exec(
-        select(Transaction)
-        .where(*conditions)
-        .order_by(column.is_(None), order, col(Transaction.id).desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return Page(items=rows_for(db, list(txns)), total=total, page=page, page_size=page_size)
+    return conditions, [column.is_(None), order, col(Transaction.id).desc()]
 
 
 def rows_for(db: Session, txns: list[Transaction]) -> list[TransactionRow]:

@@ -1,0 +1,93 @@
+"""CSV downloads of the pipeline, contacts and tasks (``services/exports.py``), by URL.
+
+The session cookie authenticates (a plain link from the page, so the browser downloads the file
+itself); a foreign Origin is refused. Refusals are decided before the first byte is sent, so
+they are a proper 4xx, never a truncated file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from chronos.api.security import foreign_request, token_from_cookie_header
+from chronos.db import session_scope
+from chronos.models import User
+from chronos.services import auth, exports
+from chronos.services.errors import AuthenticationFailed, ChronosError, ValidationFailed
+
+PREFIX = "/api/v1"
+Maker = Callable[[Session, User, Any], Iterator[str]]
+
+
+def _pipeline(db: Session, actor: User, q: Any) -> Iterator[str]:
+    stage = q.get("stage", "")
+    return exports.pipeline_csv(
+        db,
+        actor,
+        stage="" if stage in ("", "open", "all") else stage,
+        side="" if q.get("side", "") in ("", "all") else q.get("side", ""),
+        q=q.get("q", ""),
+        open_only=q.get("open") == "1" or stage == "open",
+    )
+
+
+def _people(db: Session, actor: User, q: Any) -> Iterator[str]:
+    return exports.people_csv(db, actor, q=q.get("q", ""))
+
+
+def _tasks(db: Session, actor: User, q: Any) -> Iterator[str]:
+    return exports.tasks_csv(db, actor, open_only=q.get("all") != "1")
+
+
+def _download(name: str, make: Maker) -> Callable[[Request], Any]:
+    async def handler(request: Request) -> Response:
+        if foreign_request(request):
+            return JSONResponse({"error": "Cross-origin request refused."}, status_code=403)
+        token = token_from_cookie_header(request.headers.get("cookie"))
+        params = request.query_params
+
+        def produce() -> Iterator[str]:
+            with session_scope() as db:
+                actor = auth.resolve_session(db, token)
+                if actor is None:
+                    raise AuthenticationFailed("Sign in first.")
+                chunks = make(db, actor, params)
+                yield ""  # the checks above (and the service's own) have passed
+                yield from chunks
+
+        stream = produce()
+        try:
+            await run_in_threadpool(next, stream)
+        except ChronosError as exc:
+            fields = exc.errors if isinstance(exc, ValidationFailed) else None
+            body: dict[str, Any] = {"error": exc.message}
+            if fields:
+                body["fields"] = fields
+            return JSONResponse(body, status_code=exc.status_code)
+        filename = f"chronos-{name}-{date.today().isoformat()}.csv"
+        return StreamingResponse(
+            stream,
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    return handler
+
+
+ROUTES = [
+    Route(f"{PREFIX}/transactions.csv", _download("pipeline", _pipeline), methods=["GET"]),
+    Route(f"{PREFIX}/people.csv", _download("contacts", _people), methods=["GET"]),
+    Route(f"{PREFIX}/tasks.csv", _download("tasks", _tasks), methods=["GET"]),
+]
