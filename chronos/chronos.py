@@ -18,6 +18,7 @@ from chronos.pages import (  # noqa: F401  (each module registers its pages)
     admin_compliance,
     admin_deadlines,
     admin_email,
+    admin_export,
     admin_forms,
     admin_security,
     admin_users,

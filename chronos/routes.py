@@ -28,6 +28,7 @@ ADMIN_DEADLINES = "/admin/deadlines"
 ADMIN_AUTOMATIONS = "/admin/automations"
 ADMIN_COMPLIANCE = "/admin/compliance"
 ADMIN_FORMS = "/admin/forms"
+ADMIN_EXPORT = "/admin/export"
 REVIEW = "/review"
 DEV_MAILBOX = "/dev/mailbox"
 

@@ -1,4 +1,5 @@
-"""CSV downloads of the pipeline, contacts and tasks (``services/exports.py``), by URL.
+"""Downloads by URL: CSVs of the pipeline, contacts and tasks (``services/exports.py``), and an
+admin's whole-brokerage export (``services/org_export.py``).
 
 The session cookie authenticates (a plain link from the page, so the browser downloads the file
 itself); a foreign Origin is refused. Refusals are decided before the first byte is sent, so
@@ -10,17 +11,26 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route
 
+from chronos import routes
 from chronos.api.security import foreign_request, token_from_cookie_header
 from chronos.db import session_scope
 from chronos.models import User
-from chronos.services import auth, exports
+from chronos.services import auth, exports, org_export
 from chronos.services.errors import AuthenticationFailed, ChronosError, ValidationFailed
 
 PREFIX = "/api/v1"
@@ -86,7 +96,33 @@ def _download(name: str, make: Maker) -> Callable[[Request], Any]:
     return handler
 
 
+async def export_archive(request: Request) -> Response:
+    """An admin's brokerage export, through the signed link of its email (``org_export``)."""
+    if foreign_request(request):
+        return PlainTextResponse("Cross-origin request refused.", status_code=403)
+    token = token_from_cookie_header(request.headers.get("cookie"))
+    name = request.path_params["name"]
+    try:
+        with session_scope() as db:
+            actor = auth.resolve_session(db, token)
+            if actor is None:
+                return RedirectResponse(
+                    f"{routes.SIGN_IN}?{urlencode({'next': routes.ADMIN_EXPORT})}",
+                    status_code=303,
+                )
+            path = org_export.open_export(db, actor, name, dict(request.query_params))
+    except ChronosError as exc:
+        return PlainTextResponse(exc.message, status_code=exc.status_code)
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=f"chronos-export-{name.split('-')[2]}.zip",
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
 ROUTES = [
+    Route(f"{org_export.EXPORT_PATH}/{{name}}.zip", export_archive, methods=["GET"]),
     Route(f"{PREFIX}/transactions.csv", _download("pipeline", _pipeline), methods=["GET"]),
     Route(f"{PREFIX}/people.csv", _download("contacts", _people), methods=["GET"]),
     Route(f"{PREFIX}/tasks.csv", _download("tasks", _tasks), methods=["GET"]),

@@ -11,6 +11,9 @@
 - ``scan_reminders()`` every 15 minutes: task and key-date reminders, once per occurrence,
   and the reminder emails quiet hours held back (``services.notifications``).
 - ``send_digests()`` every hour: the daily digest of the users whose digest hour it is.
+- ``build_export(name)``: an admin's brokerage export (``services.org_export``), then its link
+  by email.
+- ``sweep_idempotency()`` every 6 hours: idempotency keys past their day.
 
 This module is a composition point like ``chronos.py``: the scheduled task bodies call into
 the services (imported inside them, so importing the queue never drags the domain in).
@@ -44,6 +47,7 @@ class Jobs:
     scan_reminders: TaskWrapper
     send_digests: TaskWrapper
     sweep_idempotency: TaskWrapper
+    build_export: TaskWrapper
 
 
 def register_tasks(huey: Huey) -> Jobs:
@@ -99,6 +103,12 @@ def register_tasks(huey: Huey) -> Jobs:
         if sent:
             log.info("digests: %s sent", sent)
 
+    @huey.task(name="build_export")
+    def build_export(name: str) -> None:
+        from chronos.services import org_export
+
+        org_export.build(name)
+
     @huey.periodic_task(crontab(minute="17", hour="*/6"), name="sweep_idempotency")
     def sweep_idempotency() -> None:
         from chronos.db import session_scope
@@ -117,6 +127,7 @@ def register_tasks(huey: Huey) -> Jobs:
         scan_reminders=scan_reminders,
         send_digests=send_digests,
         sweep_idempotency=sweep_idempotency,
+        build_export=build_export,
     )
 
 

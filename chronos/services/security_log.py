@@ -39,6 +39,8 @@ class Kind:
     INVITATION_ACCEPTED = "invitation_accepted"
     RATE_LIMITED = "rate_limited"
     EMAIL_RETRIED = "email_retried"
+    DATA_EXPORTED = "data_exported"
+    EXPORT_DOWNLOADED = "export_downloaded"
 
 
 LABELS = {
@@ -63,6 +65,8 @@ LABELS = {
     Kind.INVITATION_ACCEPTED: "Invitation accepted",
     Kind.RATE_LIMITED: "Rate limited",
     Kind.EMAIL_RETRIED: "Email queued again",
+    Kind.DATA_EXPORTED: "Brokerage data exported",
+    Kind.EXPORT_DOWNLOADED: "Data export downloaded",
 }
 
 

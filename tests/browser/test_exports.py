@@ -61,3 +61,23 @@ def test_contacts_and_tasks_csv(page: Page, app_server: RunningApp) -> None:
         page.get_by_role("link", name="Download the open tasks of your files").click()
     open_tasks = _rows(str(got.value.path()))
     assert open_tasks and {r["Status"] for r in open_tasks} == {"Open"}
+
+
+def test_the_admin_builds_and_downloads_the_brokerage_export(
+    page: Page, app_server: RunningApp
+) -> None:
+    import zipfile
+
+    sign_in(page, app_server, "admin")
+    page.goto(f"{app_server.base_url}/admin/export")
+    expect(page.get_by_role("heading", name="Data export")).to_be_visible()
+    page.get_by_role("button", name="Build an export").click()
+    expect(page.get_by_text("Building your export")).to_be_visible()
+    link = page.get_by_role("link", name="Download this export (ZIP)").first
+    expect(link).to_be_visible(timeout=120_000)  # the job builds it; the page watches
+    with page.expect_download() as got:
+        link.click()
+    with zipfile.ZipFile(str(got.value.path())) as zf:
+        names = set(zf.namelist())
+        assert {"README.md", "transactions.csv", "people.csv"} <= names
+        assert any(n.startswith("documents/") for n in names)

@@ -242,3 +242,20 @@ def test_help_lists_the_commands(env: Path) -> None:
     assert result.exit_code == 0
     for name in ("migrate", "create-user", "seed-demo", "generate"):
         assert name in result.output
+
+
+def test_export_writes_one_brokerage_as_a_zip(env: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    _migrated()
+    assert run("generate", "-n", "5", "--slug", "north-shore").exit_code == 0
+    assert run("generate", "-n", "3", "--slug", "south-shore").exit_code == 0
+    out = tmp_path / "north.zip"
+    result = run("export", "--org", "north-shore", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "Exported north-shore" in result.output and "README.md inside" in result.output
+    with zipfile.ZipFile(out) as zf:
+        rows = zf.read("transactions.csv").decode().strip().splitlines()
+    assert len(rows) == 1 + 5
+    missing = run("export", "--org", "nowhere", "--out", str(tmp_path / "n.zip"))
+    assert missing.exit_code != 0 and "No brokerage has the slug 'nowhere'" in missing.output
