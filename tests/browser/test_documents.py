@@ -78,8 +78,16 @@ def test_agent_uploads_previews_and_downloads(
         )
     ).to_be_visible()
     expect(panel.get_by_text("Active content removed")).to_be_visible()
-    expect(panel.get_by_text("Shared with client")).to_be_visible()
+    expect(panel.get_by_text("Shared with client").first).to_be_visible()
     assert scalar(app_server, "SELECT count(*) FROM documents WHERE title = 'locked'") == 0
+    assert (
+        scalar(
+            app_server,
+            "SELECT v.active_content_removed FROM document_versions v JOIN documents d"
+            " ON d.id = v.document_id WHERE d.title = 'Seller disclosure'",
+        )
+        == "JavaScript"
+    )
 
     panel.get_by_role("button", name="Preview Home inspection report").click()
     dialog = page.get_by_role("dialog")
