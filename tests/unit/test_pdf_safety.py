@@ -246,3 +246,73 @@ def test_saved_lines_name_each_file_and_what_was_removed() -> None:
         "“Disclosure”: active content (JavaScript) was removed."
     ]
     assert documents.saved_lines(None) == []
+
+
+def test_ordinary_links_and_bookmarks_survive_the_cleaning() -> None:
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    c = canvas.Canvas(out)
+    c.drawString(72, 720, "Purchase agreement")
+    c.linkURL("https://example.com/terms", (72, 700, 200, 730))
+    c.bookmarkPage("p1")
+    c.addOutlineEntry("First page", "p1")
+    c.showPage()
+    c.drawString(72, 720, "Page two")
+    c.linkAbsolute("back", "p1", (72, 700, 200, 730))
+    c.showPage()
+    c.save()
+    _, stored = files.prepare_upload(
+        "links.pdf", pdfs.hostile_pdf("open_action", out.getvalue()), max_bytes=25 * MB
+    )
+    _assert_no_active_content(stored)
+    reader = PdfReader(io.BytesIO(stored))
+    uris = [
+        str(a.get_object()["/A"]["/URI"])
+        for p in reader.pages
+        for a in p.get("/Annots", [])
+        if "/A" in a.get_object()
+    ]
+    assert uris == ["https://example.com/terms"]
+    assert len(reader.pages[1]["/Annots"]) == 1  # the link back to page one
+    assert [o["/Title"] for o in reader.outline] == ["First page"]
+
+
+def test_a_digitally_signed_pdf_keeps_its_look_and_the_note_says_the_signature_is_void() -> None:
+    from pypdf import PdfWriter
+    from pypdf.generic import (
+        ArrayObject,
+        ByteStringObject,
+        DictionaryObject,
+        NameObject,
+        NumberObject,
+        TextStringObject,
+    )
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdfs.hostile_pdf("open_action"))))
+    sig = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Sig"),
+            NameObject("/ByteRange"): ArrayObject([NumberObject(n) for n in (0, 10, 20, 30)]),
+            NameObject("/Contents"): ByteStringObject(b"\x00" * 8),
+        }
+    )
+    field = DictionaryObject(
+        {
+            NameObject("/FT"): NameObject("/Sig"),
+            NameObject("/T"): TextStringObject("buyer_signature"),
+            NameObject("/V"): writer._add_object(sig),
+        }
+    )
+    writer._root_object[NameObject("/AcroForm")] = DictionaryObject(
+        {NameObject("/Fields"): ArrayObject([writer._add_object(field)])}
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    inspected, stored = files.prepare_upload("signed.pdf", out.getvalue(), max_bytes=25 * MB)
+    _assert_no_active_content(stored)
+    assert inspected.signature_invalidated
+    assert inspected.removal_note.endswith(
+        "(its digital signature no longer verifies: keep the original if you need it)"
+    )
+    assert "buyer_signature" in (PdfReader(io.BytesIO(stored)).get_fields() or {})
