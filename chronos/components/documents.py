@@ -13,6 +13,8 @@ from chronos.components.once import once_attrs, once_input
 from chronos.services.files import ACCEPT_ATTR
 
 REVIEW_COLORS = {"pending": "amber", "accepted": "grass", "returned": "red"}
+# Uploads are per-file (api/file_routes.py): said once under every multi-file picker.
+BATCH_HINT = "Each file is saved on its own; you'll see which were saved."
 
 
 def _native_select(name: str, options: dict[str, str], default: str = "") -> rx.Component:
@@ -82,6 +84,7 @@ def upload_form(
     document_id: Var | int | None = None,
     submit_label: str = "Upload",
     hint: str = "PDF or photo, up to 25 MB each. Several files at once are fine.",
+    batch_hint: str = BATCH_HINT,
     origin: str = "documents",
 ) -> rx.Component:
     """A real multipart form the browser posts itself to ``/files/upload`` (see
@@ -170,6 +173,8 @@ def upload_form(
             )
         )
     children.append(rx.text(hint, size="1", color_scheme="gray"))
+    if document_id is None and batch_hint:
+        children.append(rx.text(batch_hint, size="1", color_scheme="gray"))
     children.append(
         rx.flex(
             rx.button(rx.icon("upload", size=16), submit_label, type="submit", size="3"),
@@ -186,13 +191,21 @@ def upload_form(
 
 
 def upload_outcome(saved: Var, errors: Var) -> rx.Component:
-    """What happened to the files of the last upload (from the signed ``?upload=`` token)."""
+    """What happened to each file of the last upload (from the signed ``?upload=`` token):
+    ``saved`` holds one line per saved file (``documents.saved_lines``: its title, and what
+    active content was removed if any), ``errors`` one per file that was not."""
     return rx.fragment(
         rx.cond(
             saved.length() > 0,  # type: ignore[attr-defined]
-            rx.callout(
-                rx.text("Uploaded: ", rx.text.strong(saved.join(", "))),  # type: ignore[attr-defined]
-                icon="circle_check",
+            rx.callout.root(
+                rx.callout.icon(rx.icon("circle_check")),
+                rx.box(
+                    rx.text("Saved:", size="2"),
+                    rx.el.ul(
+                        rx.foreach(saved, lambda line: rx.el.li(rx.text(line, size="2"))),
+                        style={"margin": 0, "paddingLeft": "1.2em"},
+                    ),
+                ),
                 color_scheme="grass",
                 role="status",
                 width="100%",

@@ -140,6 +140,11 @@ class DocumentVersion(SQLModel, table=True):
     text: str = Field(default="", sa_column=Column(Text, nullable=False))
     uploaded_by_id: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = Field(default_factory=utcnow)
+    # PDF active content (services/pdf_safety.py): what was taken out of the file as uploaded
+    # (labels, comma-separated; "" = nothing), and whether these bytes were checked and hold
+    # none. Only a checked PDF is ever served inline; older rows are false (attachment only).
+    active_content_removed: str = Field(default="", max_length=300)
+    active_content_checked: bool = Field(default=False)
 
 
 class FormTemplate(SQLModel, table=True):

@@ -110,9 +110,7 @@ class PortalDocumentsState(ConditionPanel, SessionState):
         notice = documents.decode_notice(token) if token else None
         if not notice:
             return
-        self.upload_saved = [
-            str(s.get("title", "")) for s in notice.get("saved") or [] if isinstance(s, dict)
-        ]
+        self.upload_saved = documents.saved_lines(notice)
         self.upload_errors = [str(e) for e in notice.get("errors") or []]
 
     def _reload_docs(self, db: object, user: object) -> None:
@@ -330,7 +328,7 @@ def _upload_notice() -> rx.Component:
                     "Uploaded: ",
                     rx.foreach(
                         s.upload_saved,
-                        lambda t, i: rx.text.span(rx.cond(i > 0, ", ", ""), "“", t, "”"),
+                        lambda t, i: rx.text.span(rx.cond(i > 0, ", ", ""), t),
                     ),
                     ". Your agent can see it.",
                 ),
@@ -389,7 +387,8 @@ def _upload_form() -> rx.Component:
                         ),
                     ),
                     rx.text(
-                        "Your agent and the people you share this file with in your role can see what you upload.",
+                        "Your agent and the people you share this file with in your role can see what you upload. "
+                        "Each file is saved on its own; you'll see which were saved.",
                         size="1",
                         color_scheme="gray",
                     ),

@@ -99,6 +99,7 @@ class CompliancePanelState(SessionState):
         ]
         if filed:
             self.notice = "; ".join(filed) + ". It now awaits the broker's review."
+            self.notice += "".join(f" {n}" for n in documents.upload_notes(notice))
         errors = [str(e) for e in notice.get("errors", []) if e]
         if errors:
             self.error = " ".join(errors)

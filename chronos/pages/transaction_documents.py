@@ -111,7 +111,7 @@ class DocumentsPanelState(SessionState):
         if notice is None or notice.get("origin", "documents") != "documents":
             self.saved, self.upload_errors = [], []
             return
-        self.saved = [str(s.get("title", "")) for s in notice.get("saved", [])][:20]
+        self.saved = documents.saved_lines(notice)
         self.upload_errors = [str(e) for e in notice.get("errors", [])][:20]
 
     @rx.event
@@ -393,6 +393,13 @@ def _row(r: DocumentRow) -> rx.Component:
                             variant="soft",
                         ),
                         content="Empty: " + r.precheck,
+                    ),
+                ),
+                rx.cond(
+                    r.active_content_note != "",
+                    rx.tooltip(
+                        rx.badge("Active content removed", color_scheme="orange", variant="soft"),
+                        content=r.active_content_note,
                     ),
                 ),
                 spacing="1",

@@ -9,6 +9,11 @@ seeing what they sent).
 
 Bytes go to ``chronos.storage`` first and the metadata rows after; when the unit of work rolls
 back, the objects it wrote are deleted again, so nothing is half-saved.
+
+A PDF from outside is stored without its active content (``files.prepare_upload``): when
+there was some, the version says what was removed (``active_content_removed``), the timeline
+event and the upload's outcome say it in words. A version whose bytes were checked and hold
+none is ``active_content_checked``; only those PDFs are ever opened inline.
 """
 
 from __future__ import annotations
@@ -39,8 +44,9 @@ from chronos.models import (
 )
 from chronos.services import access, timeline
 from chronos.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from chronos.services.files import PDF, Inspected, human_size, inspect_upload
+from chronos.services.files import PDF, Inspected, human_size, prepare_upload
 from chronos.services.pagination import Page, clamp_page
+from chronos.services.pdf_safety import SEPARATOR, describe, note
 from chronos.services.validation import clean_text, clip_text, contains_folded, escape_like
 from chronos.storage import get_storage, new_key
 
@@ -124,6 +130,15 @@ def get_version(
     if row is None:
         raise NotFound("Document not found.")
     return row[0], row[1]
+
+
+def may_open_inline(version: DocumentVersion, asked: bool) -> bool:
+    """Whether a download asked to open inline may: a PDF only when its bytes were checked
+    free of active content (``active_content_checked``); versions stored before that check
+    existed, or with content the check found, are always attachments."""
+    if not asked:
+        return False
+    return version.content_type != PDF or bool(version.active_content_checked)
 
 
 def current_version(db: Session, doc: Document) -> DocumentVersion:
@@ -253,6 +268,8 @@ def _add_version(
         page_count=inspected.page_count,
         text=inspected.text,
         uploaded_by_id=actor.id,
+        active_content_removed=SEPARATOR.join(inspected.active_content_removed)[:300],
+        active_content_checked=not inspected.active_content,
     )
     db.add(version)
     doc.current_version = version.version
@@ -321,10 +338,31 @@ def add_document(
         actor=actor,
         txn=txn,
         kind="document_added",
-        summary=f"Added “{doc.title}”{where} ({inspected.filename}, {human_size(inspected.size)})",
-        data={"document_id": doc.id, "source": source},
+        summary=f"Added “{doc.title}”{where} ({inspected.filename}, {human_size(inspected.size)})"
+        + _removal_suffix(inspected),
+        data={"document_id": doc.id, "source": source, **_removal_data(inspected)},
     )
     return doc
+
+
+def _labels(version: DocumentVersion) -> list[str]:
+    return [p for p in (version.active_content_removed or "").split(SEPARATOR) if p]
+
+
+def upload_note(db: Session, doc: Document) -> str:
+    """What the user is told about the file just uploaded as ``doc``'s current version
+    ("" when it was stored as it came)."""
+    return note(_labels(current_version(db, doc)))
+
+
+def _removal_suffix(inspected: Inspected) -> str:
+    return f"; {inspected.removal_note}" if inspected.removal_note else ""
+
+
+def _removal_data(inspected: Inspected) -> dict[str, Any]:
+    if not inspected.active_content_removed:
+        return {}
+    return {"active_content_removed": list(inspected.active_content_removed)}
 
 
 def upload(
@@ -349,7 +387,7 @@ def upload(
     txn = access.get_visible_transaction(db, actor, transaction_id)
     if not Stage(txn.stage).is_open and not actor.is_staff:
         raise PermissionDenied("This transaction is closed; ask your agent to add documents.")
-    inspected = inspect_upload(
+    inspected, data = prepare_upload(
         filename, data, max_bytes=max_bytes or get_settings().max_upload_bytes
     )
     if document_id:
@@ -365,8 +403,9 @@ def upload(
             actor=actor,
             txn=txn,
             kind="document_version",
-            summary=f"New version {version.version} of “{doc.title}” ({inspected.filename})",
-            data={"document_id": doc.id, "version": version.version},
+            summary=f"New version {version.version} of “{doc.title}” ({inspected.filename})"
+            + _removal_suffix(inspected),
+            data={"document_id": doc.id, "version": version.version, **_removal_data(inspected)},
         )
         return doc
     if actor.is_staff:
@@ -525,6 +564,8 @@ class DocumentRow:
     uploaded_by: str
     updated_at: str  # ISO 8601 UTC
     transaction_label: str = ""
+    # "" or plain words: "active content (JavaScript) was removed" (the current version's)
+    active_content_note: str = ""
 
 
 def _rows(db: Session, pairs: Iterable[tuple[Document, DocumentVersion]]) -> list[DocumentRow]:
@@ -572,6 +613,7 @@ def _rows(db: Session, pairs: Iterable[tuple[Document, DocumentVersion]]) -> lis
             precheck=", ".join(d.precheck or []),
             uploaded_by=names.get(v.uploaded_by_id, "Chronos") if v.uploaded_by_id else "Chronos",
             updated_at=d.updated_at.isoformat(timespec="seconds"),
+            active_content_note=describe(_labels(v)),
         )
         for d, v in pairs
     ]
@@ -872,6 +914,33 @@ def decode_notice(token: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def saved_lines(notice: dict[str, Any] | None, limit: int = 20) -> list[str]:
+    """One line per file an upload saved, in words: “Title”, and what active content was
+    removed from it if any (the route puts that in the signed notice)."""
+    lines: list[str] = []
+    for s in (notice or {}).get("saved") or []:
+        if not isinstance(s, dict):
+            continue
+        line = f"“{s.get('title', '')}”"
+        if s.get("note"):
+            line += f": {s['note']}."
+        lines.append(line)
+    return lines[:limit]
+
+
+def upload_notes(notice: dict[str, Any] | None) -> list[str]:
+    """Only the saved files that were changed on the way in (active content removed)."""
+    return [
+        line
+        for line, s in zip(
+            saved_lines(notice),
+            [s for s in (notice or {}).get("saved") or [] if isinstance(s, dict)],
+            strict=False,
+        )
+        if s.get("note")
+    ]
 
 
 @dataclass

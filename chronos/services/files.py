@@ -3,7 +3,12 @@
 Pure functions (no database, no storage). ``inspect_upload`` either returns an ``Inspected``
 or raises ``ValidationFailed`` with one specific, user-facing reason under the ``file`` key:
 empty, too big, not a PDF or photo, a name that lies about the content, password-protected,
-damaged, too many pages, an image too large to decode safely.
+damaged, too many pages, an image too large to decode safely. It also says what active content
+(JavaScript, embedded files: ``pdf_safety``) a PDF reaches, without changing it.
+
+``prepare_upload`` is what a file from outside goes through: the inspection, then a PDF with
+active content is replaced by a copy without it (inspected again), or refused when no such
+copy can be made with certainty. A PDF without any is kept byte for byte.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
+from chronos.services import pdf_safety
 from chronos.services.errors import ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -53,6 +59,21 @@ class Inspected:
     text: str = ""
     # Empty signature/initial form fields (PDF only), by field name.
     empty_signature_fields: list[str] = field(default_factory=list)
+    # Active content these bytes reach (PDF only; ``pdf_safety`` labels). Only a PDF with
+    # none is ever shown inline by the browser.
+    active_content: list[str] = field(default_factory=list)
+    # What ``prepare_upload`` took out of the file as uploaded (these bytes are the copy).
+    active_content_removed: list[str] = field(default_factory=list)
+    # The file as uploaded was digitally signed: the copy keeps the signature's appearance,
+    # but the signature no longer verifies.
+    signature_invalidated: bool = False
+
+    @property
+    def removal_note(self) -> str:
+        """Plain words for the user ("" when nothing was removed)."""
+        return pdf_safety.note(
+            self.active_content_removed, signature_invalidated=self.signature_invalidated
+        )
 
 
 def _fail(message: str) -> ValidationFailed:
@@ -202,6 +223,7 @@ def _inspect_pdf(name: str, data: bytes, digest: str) -> Inspected:
                 )
             text = extract_text(reader)
             empty = empty_signature_fields(reader)
+            active = pdf_safety.find_active_content(reader).ordered()
     except ValidationFailed:
         raise
     except (
@@ -220,7 +242,35 @@ def _inspect_pdf(name: str, data: bytes, digest: str) -> Inspected:
         raise _fail(
             f"{name} is damaged and cannot be read as a PDF. Save or export it again."
         ) from exc
-    return Inspected(name, PDF, len(data), digest, pages, text, empty)
+    return Inspected(name, PDF, len(data), digest, pages, text, empty, active)
+
+
+def prepare_upload(filename: str, data: bytes, *, max_bytes: int) -> tuple[Inspected, bytes]:
+    """Inspect a file from outside and return it with the bytes to store: the upload itself,
+    or for a PDF with active content a copy without it. A PDF whose active content cannot be
+    removed with certainty is refused (never stored with it)."""
+    inspected = inspect_upload(filename, data, max_bytes=max_bytes)
+    if inspected.content_type != PDF:
+        return inspected, data
+    name = inspected.filename
+    try:
+        cleaned = pdf_safety.remove_active_content(data)
+    except Exception as exc:  # CannotClean, or pypdf failing on the rewrite
+        log.warning("could not remove active content from %s: %s", name, exc)
+        raise _fail(
+            f"{name} contains active content (such as JavaScript or embedded files) that "
+            "Chronos could not remove safely, so it was not saved. Print it to a new PDF "
+            "(Print → Save as PDF) and upload that."
+        ) from exc
+    if not cleaned.removed:
+        return inspected, data
+    again = inspect_upload(name, cleaned.data, max_bytes=max(max_bytes, len(cleaned.data)))
+    if again.active_content or again.page_count != inspected.page_count:  # pragma: no cover
+        raise _fail(f"{name} could not be cleaned of its active content, so it was not saved.")
+    again.active_content_removed = cleaned.removed
+    again.signature_invalidated = cleaned.digitally_signed
+    log.info("removed active content from %s: %s", name, ", ".join(cleaned.removed))
+    return again, cleaned.data
 
 
 def extract_text(reader: Any) -> str:

@@ -32,7 +32,7 @@ from chronos.models import (
 )
 from chronos.services import access, documents, timeline
 from chronos.services.errors import NotFound, PermissionDenied, ValidationFailed
-from chronos.services.files import PDF, inspect_upload
+from chronos.services.files import PDF, inspect_upload, prepare_upload
 from chronos.services.validation import clean_text, clip_text
 
 STAFF = (Role.ADMIN, Role.AGENT, Role.COORDINATOR)
@@ -478,7 +478,8 @@ def create_form_template(
 
     actor = _admin(actor)
     clean_name, category = _clean_name_category(name, category)
-    inspected = inspect_upload(
+    # A template from outside loses its active content here, so no filled form inherits it.
+    inspected, data = prepare_upload(
         filename, data, max_bytes=max_bytes or get_settings().max_upload_bytes
     )
     if inspected.content_type != PDF:

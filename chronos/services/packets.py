@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from chronos.models import Document, DocumentSlot, Role, User
 from chronos.services import access, documents, timeline
 from chronos.services.errors import ChronosError, Conflict, ValidationFailed
-from chronos.services.files import PDF, inspect_upload, page_texts
+from chronos.services.files import PDF, page_texts, prepare_upload
 from chronos.services.validation import clean_text
 
 STAFF = (Role.ADMIN, Role.AGENT, Role.COORDINATOR)
@@ -480,7 +480,8 @@ def split(
         writer.write(out)
         piece = out.getvalue()
         try:
-            inspected = inspect_upload(_filename(title), piece, max_bytes=limit)
+            # A part of a file stored before uploads were cleaned may carry its pages' scripts.
+            inspected, piece = prepare_upload(_filename(title), piece, max_bytes=limit)
             new_doc = documents.add_document(
                 db,
                 actor,

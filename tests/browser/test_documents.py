@@ -5,6 +5,7 @@ server) on desktop and on a phone, and downloads the file through its signed lin
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -45,6 +46,8 @@ def test_agent_uploads_previews_and_downloads(
     good.write_bytes(pdfs.make_pdf(["Home inspection report", "Roof: fair", "Plumbing: good"]))
     locked = tmp_path / "locked.pdf"
     locked.write_bytes(pdfs.encrypted_pdf())
+    scripted = tmp_path / "Seller disclosure.pdf"
+    scripted.write_bytes(pdfs.hostile_pdf("open_action"))
 
     context = browser.new_context(viewport=DESKTOP)
     context.set_default_timeout(20_000)
@@ -54,17 +57,37 @@ def test_agent_uploads_previews_and_downloads(
     panel = page.locator("#documents")
     expect(panel.get_by_role("heading", name="Documents")).to_be_visible()
     panel.get_by_role("button", name="Upload").click()
-    panel.locator("input[type=file][multiple]").set_input_files([str(good), str(locked)])
+    expect(
+        panel.get_by_text("Each file is saved on its own; you'll see which were saved.")
+    ).to_be_visible()
+    panel.locator("input[type=file][multiple]").set_input_files(
+        [str(good), str(locked), str(scripted)]
+    )
     panel.locator("select[name=category]").select_option("inspection")
     panel.get_by_label("Client").check()
     panel.get_by_role("button", name="Upload", exact=True).last.click()
 
     # Back on the page: what was saved, and exactly why the other file was refused.
-    expect(panel.get_by_text("Uploaded:")).to_be_visible()
-    expect(panel.get_by_text("Home inspection report", exact=True).first).to_be_visible()
+    expect(panel.get_by_text("Saved:")).to_be_visible()
+    expect(panel.get_by_text("“Home inspection report”", exact=True)).to_be_visible()
     expect(panel.get_by_text("locked.pdf is password-protected")).to_be_visible()
-    expect(panel.get_by_text("Shared with client")).to_be_visible()
+    # The PDF with a script was saved without it, and the user is told in plain words.
+    expect(
+        panel.get_by_text(
+            re.compile(r"“Seller disclosure”: active content \(JavaScript\) was removed")
+        )
+    ).to_be_visible()
+    expect(panel.get_by_text("Active content removed")).to_be_visible()
+    expect(panel.get_by_text("Shared with client").first).to_be_visible()
     assert scalar(app_server, "SELECT count(*) FROM documents WHERE title = 'locked'") == 0
+    assert (
+        scalar(
+            app_server,
+            "SELECT v.active_content_removed FROM document_versions v JOIN documents d"
+            " ON d.id = v.document_id WHERE d.title = 'Seller disclosure'",
+        )
+        == "JavaScript"
+    )
 
     panel.get_by_role("button", name="Preview Home inspection report").click()
     dialog = page.get_by_role("dialog")

@@ -417,3 +417,104 @@ def test_an_upload_without_a_session_goes_to_sign_in(files: Files) -> None:
     r = _upload(files, None, [("x.pdf", make_pdf(["x"]))])
     assert r.status_code == 303 and "/sign-in" in r.headers["location"]
     assert _counts(files) == before
+
+
+# --- a batch is per-file: a crash on one file never half-saves it nor undoes another -------
+
+
+def _events(files: Files, kind: str) -> list[str]:
+    from chronos.models import Event
+
+    with Session(files.engine) as db:
+        return list(db.exec(select(Event.summary).where(Event.kind == kind)).all())
+
+
+def test_a_crash_on_file_two_leaves_file_one_saved_and_nothing_of_file_two(
+    files: Files, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from chronos.services import timeline
+
+    real_record = timeline.record
+    calls = {"n": 0}
+
+    def record(*args: Any, **kwargs: Any) -> Any:
+        # The second file's document_added event: by then its object is stored and its
+        # document and version rows are flushed. A bug (not a ChronosError) strikes there.
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("unexpected failure while saving file 2")
+        return real_record(*args, **kwargs)
+
+    monkeypatch.setattr(timeline, "record", record)
+    docs_before, versions_before = _counts(files)
+    stored_before = set(_stored(files))
+    one, two = make_pdf(["File one"]), make_pdf(["File two"])
+    with caplog.at_level("ERROR", logger="chronos.api.file_routes"):
+        r = _upload(files, "agent", [("one.pdf", one), ("two.pdf", two), ("three.pdf", b"")])
+    notice = _notice(r)  # a redirect with the outcome, never a 500
+
+    assert [s["title"] for s in notice["saved"]] == ["one"]
+    assert notice["errors"][0] == (
+        "two.pdf could not be saved. Try it again; if it fails again, tell us."
+    )
+    assert notice["errors"][1].startswith("three.pdf is empty")  # the batch went on
+    # File one: its rows, its object (the exact bytes) and its event.
+    assert _counts(files) == (docs_before + 1, versions_before + 1)
+    new_objects = set(_stored(files)) - stored_before
+    assert [p.read_bytes() for p in new_objects] == [one]
+    with Session(files.engine) as db:
+        titles = set(db.exec(select(Document.title)).all())
+        names = set(db.exec(select(DocumentVersion.filename)).all())
+    assert "one" in titles and "two" not in titles
+    assert "one.pdf" in names and "two.pdf" not in names
+    added = _events(files, "document_added")
+    assert any("one.pdf" in s for s in added) and not any("two.pdf" in s for s in added)
+    # Logged server-side with its traceback; no traceback reached the user.
+    failed = [rec for rec in caplog.records if "upload of two.pdf failed" in rec.getMessage()]
+    assert failed and failed[0].exc_info is not None
+    assert "RuntimeError" not in str(notice)
+
+
+# --- PDF active content: cleaned at upload, and only checked PDFs open inline --------------
+
+
+def test_a_pdf_with_a_script_is_stored_without_it_and_the_notice_says_so(files: Files) -> None:
+    from tests.support.pdfs import hostile_pdf
+
+    notice = _notice(_upload(files, "agent", [("Disclosure.pdf", hostile_pdf("open_action"))]))
+    assert notice["errors"] == []
+    assert notice["saved"][0]["note"] == (
+        "active content (JavaScript) was removed; its pages and form fields are unchanged"
+    )
+    assert documents.saved_lines(notice) == [
+        "“Disclosure”: active content (JavaScript) was removed; its pages and form fields "
+        "are unchanged."
+    ]
+    with Session(files.engine) as db:
+        doc = db.get(Document, notice["saved"][0]["id"])
+        assert doc is not None
+        version = documents.current_version(db, doc)
+    assert version.active_content_removed == "JavaScript" and version.active_content_checked
+    r = files.as_("agent").get(
+        documents.file_link(files.uid("agent"), version.id or 0, inline=True)
+    )
+    assert r.status_code == 200 and r.headers["content-disposition"].startswith("inline")
+    assert "content-security-policy" not in r.headers  # the browser's PDF viewer needs that
+    assert b"/JavaScript" not in r.content and b"/OpenAction" not in r.content
+    assert any(
+        "active content (JavaScript) was removed" in s for s in _events(files, "document_added")
+    )
+
+
+def test_a_pdf_never_checked_for_active_content_is_never_served_inline(files: Files) -> None:
+    version_id, data = files.versions[("deal", "client")]
+    with Session(files.engine) as db:
+        version = db.get(DocumentVersion, version_id)
+        assert version is not None
+        version.active_content_checked = False  # as every version stored before the check
+        db.add(version)
+        db.commit()
+    r = files.as_("client").get(documents.file_link(files.uid("client"), version_id, inline=True))
+    assert r.status_code == 200 and r.content == data
+    assert r.headers["content-disposition"].startswith("attachment")
+    assert "sandbox" in r.headers["content-security-policy"]

@@ -134,3 +134,121 @@ def make_form_pdf(
         c.showPage()
     c.save()
     return out.getvalue()
+
+
+# --- hostile PDFs: active content a reader may run or open by itself ---------------------
+
+SCRIPT = "app.alert('chronos-test-script')"
+
+
+def _writer(base: bytes | None = None) -> PdfWriter:
+    return PdfWriter(
+        clone_from=PdfReader(io.BytesIO(base or make_pdf(["Purchase agreement", "Page two"])))
+    )
+
+
+def _js(writer: PdfWriter, script: str = SCRIPT):  # type: ignore[no-untyped-def]
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    return writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Action"),
+                NameObject("/S"): NameObject("/JavaScript"),
+                NameObject("/JS"): TextStringObject(script),
+            }
+        )
+    )
+
+
+def _bytes(writer: PdfWriter) -> bytes:
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def hostile_pdf(kind: str, base: bytes | None = None) -> bytes:
+    """A two-page PDF ("Purchase agreement", "Page two") carrying one kind of active content:
+    open_action, names_js, launch_annot, embedded_file, field_aa, uri_js, page_aa."""
+    from pypdf.generic import (
+        ArrayObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        TextStringObject,
+    )
+
+    w = _writer(base)
+    root = w._root_object
+    page = w.pages[0]
+    rect = ArrayObject([FloatObject(v) for v in (72, 72, 200, 100)])
+
+    def annot(extra: dict) -> None:  # type: ignore[type-arg]
+        obj = DictionaryObject(
+            {NameObject("/Type"): NameObject("/Annot"), NameObject("/Rect"): rect, **extra}
+        )
+        ref = w._add_object(obj)
+        if "/Annots" not in page:
+            page[NameObject("/Annots")] = ArrayObject()
+        page["/Annots"].append(ref)
+
+    if kind == "open_action":
+        root[NameObject("/OpenAction")] = _js(w)
+    elif kind == "names_js":
+        tree = DictionaryObject(
+            {NameObject("/Names"): ArrayObject([TextStringObject("init"), _js(w)])}
+        )
+        names = DictionaryObject({NameObject("/JavaScript"): w._add_object(tree)})
+        root[NameObject("/Names")] = w._add_object(names)
+    elif kind == "launch_annot":
+        launch = DictionaryObject(
+            {
+                NameObject("/S"): NameObject("/Launch"),
+                NameObject("/F"): TextStringObject("cmd.exe"),
+            }
+        )
+        annot(
+            {NameObject("/Subtype"): NameObject("/Link"), NameObject("/A"): w._add_object(launch)}
+        )
+    elif kind == "uri_js":
+        uri = DictionaryObject(
+            {
+                NameObject("/S"): NameObject("/URI"),
+                NameObject("/URI"): TextStringObject(" JavaScript:" + SCRIPT),
+            }
+        )
+        annot({NameObject("/Subtype"): NameObject("/Link"), NameObject("/A"): uri})
+    elif kind == "embedded_file":
+        w.add_attachment("payload.exe", b"MZ chronos-test-payload")
+        # and the same as an annotation on the page
+        stream = w._root_object["/Names"]["/EmbeddedFiles"]["/Names"][1].get_object()
+        annot(
+            {
+                NameObject("/Subtype"): NameObject("/FileAttachment"),
+                NameObject("/FS"): w._add_object(stream) if False else stream.indirect_reference,
+            }
+        )
+    elif kind == "page_aa":
+        page[NameObject("/AA")] = DictionaryObject({NameObject("/O"): _js(w)})
+    elif kind == "field_aa":
+        w = _writer(base or make_pdf(["Purchase agreement", "Page two"], text_fields=["buyer"]))
+        root = w._root_object
+        field = root["/AcroForm"]["/Fields"][0].get_object()
+        field[NameObject("/AA")] = DictionaryObject(
+            {NameObject("/K"): _js(w), NameObject("/F"): _js(w, "event.value='x'")}
+        )
+        field[NameObject("/A")] = _js(w)
+    else:  # pragma: no cover
+        raise ValueError(kind)
+    return _bytes(w)
+
+
+HOSTILE_KINDS = (
+    "open_action",
+    "names_js",
+    "launch_annot",
+    "embedded_file",
+    "field_aa",
+    "uri_js",
+    "page_aa",
+)

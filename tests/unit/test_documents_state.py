@@ -134,7 +134,7 @@ def test_the_upload_outcome_comes_from_a_signed_token_only(
         {"txn_id": str(ui.deal.id)},
     )
     call(DocumentsPanelState.load, state)
-    assert (state.saved, state.upload_errors) == (["Offer"], ["bad.pdf is empty"])
+    assert (state.saved, state.upload_errors) == (["“Offer”"], ["bad.pdf is empty"])
     forged = good.split(".")[0] + ".AAAA"
     state = make_state(
         DocumentsPanelState,

@@ -178,7 +178,7 @@ def test_the_upload_outcome_is_shown_from_the_signed_token(
         {"saved": [{"id": 1, "title": "Pay stub", "v": 1}], "errors": ["x.exe is not allowed"]}
     )
     state = _portal(engine, ui, "client", upload=token)
-    assert state.upload_saved == ["Pay stub"] and state.upload_errors == ["x.exe is not allowed"]
+    assert state.upload_saved == ["“Pay stub”"] and state.upload_errors == ["x.exe is not allowed"]
     forged = token[:-3] + "AAA"
     state = _portal(engine, ui, "client", upload=forged)
     assert state.upload_saved == [] and state.upload_errors == []
