@@ -1,5 +1,5 @@
 """Downloads by URL: CSVs of the pipeline, contacts and tasks (``services/exports.py``), and an
-admin's whole-brokerage export (``services/org_export.py``).
+admin's whole-brokerage export (``services/org_export.py``), a file's summary PDF.
 
 The session cookie authenticates (a plain link from the page, so the browser downloads the file
 itself); a foreign Origin is refused. Refusals are decided before the first byte is sent, so
@@ -30,8 +30,9 @@ from chronos import routes
 from chronos.api.security import foreign_request, token_from_cookie_header
 from chronos.db import session_scope
 from chronos.models import User
-from chronos.services import auth, exports, org_export
+from chronos.services import auth, cover_sheet, exports, org_export
 from chronos.services.errors import AuthenticationFailed, ChronosError, ValidationFailed
+from chronos.services.validation import in_id_range
 
 PREFIX = "/api/v1"
 Maker = Callable[[Session, User, Any], Iterator[str]]
@@ -121,7 +122,42 @@ async def export_archive(request: Request) -> Response:
     )
 
 
+async def summary_pdf(request: Request) -> Response:
+    """A file's cover sheet (``services/cover_sheet.py``) for the signed-in viewer."""
+    if foreign_request(request):
+        return PlainTextResponse("Cross-origin request refused.", status_code=403)
+    token = token_from_cookie_header(request.headers.get("cookie"))
+    txn_id = request.path_params["txn_id"]
+    audience = request.query_params.get("audience", "staff")
+
+    def build() -> Any:
+        with session_scope() as db:
+            actor = auth.resolve_session(db, token)
+            if actor is None:
+                raise AuthenticationFailed("Sign in first.")
+            return cover_sheet.cover_sheet(db, actor, txn_id, audience=audience)
+
+    if not in_id_range(txn_id):
+        return PlainTextResponse("There is no such item.", status_code=404)
+    try:
+        sheet = await run_in_threadpool(build)
+    except ChronosError as exc:
+        return PlainTextResponse(exc.message, status_code=exc.status_code)
+    return Response(
+        sheet.data,
+        media_type="application/pdf",
+        headers={
+            # Made by Chronos from what this viewer may see: safe to open in the browser's
+            # viewer (which a sandboxing CSP would block), to print or to share.
+            "Content-Disposition": f'inline; filename="{sheet.filename}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 ROUTES = [
+    Route(f"{PREFIX}/transactions/{{txn_id:int}}/summary.pdf", summary_pdf, methods=["GET"]),
     Route(f"{org_export.EXPORT_PATH}/{{name}}.zip", export_archive, methods=["GET"]),
     Route(f"{PREFIX}/transactions.csv", _download("pipeline", _pipeline), methods=["GET"]),
     Route(f"{PREFIX}/people.csv", _download("contacts", _people), methods=["GET"]),
