@@ -435,6 +435,31 @@ def export_command(org_slug: str, out: Path) -> None:
     )
 
 
+@cli.command("import-archive")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help="The new brokerage's name.")
+@click.option("--slug", required=True, help="Its slug (lowercase words and dashes).")
+@_friendly_errors
+def import_archive_command(archive: Path, name: str, slug: str) -> None:
+    """Create a brokerage from a `chronos export` ZIP (every row gets a new id)."""
+    from chronos.db import session_scope
+    from chronos.services import org_import
+
+    if not _SLUG.match(slug):
+        raise click.BadParameter("use lowercase letters, digits and dashes", param_hint="--slug")
+    started = time.monotonic()
+    with session_scope() as db:
+        summary = org_import.import_archive(db, archive, name=name, slug=slug)
+    rows = sum(summary.tables.values())
+    click.echo(
+        f"Imported {rows:,} rows and {summary.documents:,} files into {slug} in "
+        f"{time.monotonic() - started:.1f}s. Logins have no password: each person sets one "
+        'with "Forgot password".'
+    )
+    for table, count in sorted(summary.skipped.items()):
+        click.echo(f"WARNING: {count:,} {table} rows pointed at rows not in the archive.", err=True)
+
+
 def main() -> None:
     cli(prog_name="chronos")
 

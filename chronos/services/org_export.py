@@ -153,9 +153,14 @@ def _csv_rows(conn: Connection, table: Table, org_id: int) -> Iterator[str]:
 
 
 def _cell(value: Any) -> str:
+    """``exports.safe_cell``, made reversible for a re-import: a text that already starts with
+    ``'`` gets one more, so stripping one leading ``'`` always gives the value back."""
     if isinstance(value, dict | list):
-        return safe_cell(json.dumps(value, sort_keys=True, default=str))
-    return safe_cell(value)
+        value = json.dumps(value, sort_keys=True, default=str)
+    text = safe_cell(value)
+    if isinstance(value, str) and text == value and value.startswith("'"):
+        return "'" + value
+    return text
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -227,6 +232,15 @@ def write_archive(
             zf.writestr(path, data)
             doc_count += 1
             doc_bytes += len(data)
+        forms = SQLModel.metadata.tables["form_templates"]
+        for row in conn.execute(
+            select(forms.c.id, forms.c.filename, forms.c.storage_key)
+            .where(forms.c.org_id == org_id)
+            .order_by(forms.c.id)
+        ):
+            data = storage.get(row.storage_key)
+            zf.writestr(f"forms/{row.id}-{_file_name(row.filename)}", data)
+            doc_bytes += len(data)
         zf.writestr("README.md", readme(counts, doc_count))
     return ExportSummary(tables=counts, documents=doc_count, bytes_of_documents=doc_bytes)
 
@@ -266,12 +280,14 @@ def readme(counts: dict[str, int], documents: int) -> str:
         "Columns ending in `_id` point at the `id` column of another file (named in each",
         "column's description). Times are UTC (ISO 8601); dates are `YYYY-MM-DD`; money in",
         "`*_cents` columns is in cents. A cell that starts with `=`, `+`, `-` or `@` is",
-        "written with a leading `'` so a spreadsheet shows it as text instead of running it.",
+        "written with a leading `'` so a spreadsheet shows it as text instead of running it",
+        "(and a text that starts with `'` gets one more, so one `'` can always be taken off).",
         "",
         "Left out on purpose: passwords, two-factor secrets, sign-in sessions and API tokens.",
         "",
         "- `organization.csv`: the brokerage itself (1 row).",
         f"- `documents/`: {documents} document version file(s).",
+        "- `forms/`: the fillable form templates' PDFs, `<form_templates id>-<file name>`.",
         "",
     ]
     for table in _tables():
@@ -307,7 +323,9 @@ def _first_line(doc: str | None) -> str:
 
 
 def _kind(sql_type: Any) -> str:
-    name = type(sql_type).__name__.lower()
+    name = type(getattr(sql_type, "impl", sql_type)).__name__.lower()
+    if type(sql_type).__name__ == "UTCDateTime":
+        return "UTC time"
     if "int" in name:
         return "whole number"
     if "bool" in name:

@@ -259,3 +259,28 @@ def test_export_writes_one_brokerage_as_a_zip(env: Path, tmp_path: Path) -> None
     assert len(rows) == 1 + 5
     missing = run("export", "--org", "nowhere", "--out", str(tmp_path / "n.zip"))
     assert missing.exit_code != 0 and "No brokerage has the slug 'nowhere'" in missing.output
+
+
+def test_import_archive_brings_an_export_into_another_chronos(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chronos.db import get_engine
+    from chronos.settings import get_settings
+
+    _migrated()
+    assert run("generate", "-n", "4", "--slug", "cape-ann").exit_code == 0
+    out = tmp_path / "cape.zip"
+    assert run("export", "--org", "cape-ann", "--out", str(out)).exit_code == 0
+    again = run("import-archive", str(out), "--name", "Cape Ann", "--slug", "cape-ann-2")
+    assert again.exit_code != 0 and "already exists in this Chronos" in again.output
+
+    get_engine().dispose()
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'second.db'}")
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    _migrated()
+    result = run("import-archive", str(out), "--name", "Cape Ann", "--slug", "cape-ann")
+    assert result.exit_code == 0, result.output
+    assert "Imported" in result.output and "Forgot password" in result.output
+    with _session() as db:
+        assert len(db.exec(select(Transaction)).all()) == 4
