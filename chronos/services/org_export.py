@@ -233,13 +233,13 @@ def write_archive(
             doc_count += 1
             doc_bytes += len(data)
         forms = SQLModel.metadata.tables["form_templates"]
-        for row in conn.execute(
+        for form in conn.execute(
             select(forms.c.id, forms.c.filename, forms.c.storage_key)
             .where(forms.c.org_id == org_id)
             .order_by(forms.c.id)
         ):
-            data = storage.get(row.storage_key)
-            zf.writestr(f"forms/{row.id}-{_file_name(row.filename)}", data)
+            data = storage.get(form.storage_key)
+            zf.writestr(f"forms/{form.id}-{_file_name(form.filename)}", data)
             doc_bytes += len(data)
         zf.writestr("README.md", readme(counts, doc_count))
     return ExportSummary(tables=counts, documents=doc_count, bytes_of_documents=doc_bytes)

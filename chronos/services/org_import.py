@@ -64,7 +64,8 @@ def import_archive(
 ) -> ImportSummary:
     """Create the brokerage ``name``/``slug`` from ``archive``; returns what was imported."""
     name = required_text(name, 200, "Brokerage name")
-    if db.exec(select(Organization).where(Organization.slug == slug)).first() is not None:
+    orgs = SQLModel.metadata.tables["organizations"]
+    if db.execute(select(orgs.c.id).where(orgs.c.slug == slug)).first() is not None:
         raise Conflict(f"A brokerage with the slug {slug!r} already exists.")
     try:
         zf = zipfile.ZipFile(archive)
