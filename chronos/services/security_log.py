@@ -39,6 +39,9 @@ class Kind:
     INVITATION_ACCEPTED = "invitation_accepted"
     RATE_LIMITED = "rate_limited"
     EMAIL_RETRIED = "email_retried"
+    CALENDAR_FEED_CREATED = "calendar_feed_created"
+    CALENDAR_FEED_RESET = "calendar_feed_reset"
+    CALENDAR_FEED_OFF = "calendar_feed_off"
 
 
 LABELS = {
@@ -63,6 +66,9 @@ LABELS = {
     Kind.INVITATION_ACCEPTED: "Invitation accepted",
     Kind.RATE_LIMITED: "Rate limited",
     Kind.EMAIL_RETRIED: "Email queued again",
+    Kind.CALENDAR_FEED_CREATED: "Calendar link created",
+    Kind.CALENDAR_FEED_RESET: "Calendar link reset",
+    Kind.CALENDAR_FEED_OFF: "Calendar link turned off",
 }
 
 
