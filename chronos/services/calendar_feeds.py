@@ -80,6 +80,7 @@ class FeedStatus:
     include_tasks: bool
     created_at: datetime | None
     last_used_at: datetime | None
+    zone: str  # the brokerage's time zone, to show those times in
 
 
 def feed_url(token: str) -> str:
@@ -91,12 +92,16 @@ def _feed_of(db: Session, user_id: int) -> CalendarFeed | None:
     return db.exec(select(CalendarFeed).where(CalendarFeed.user_id == user_id)).first()
 
 
+def _status(db: Session, actor: User, feed: CalendarFeed | None) -> FeedStatus:
+    zone = _zone_of(db.get(Organization, actor.org_id)).key
+    if feed is None:
+        return FeedStatus(False, False, None, None, zone)
+    return FeedStatus(True, feed.include_tasks, feed.created_at, feed.last_used_at, zone)
+
+
 def status(db: Session, actor: User | None) -> FeedStatus:
     actor = access.require_active(actor)
-    feed = _feed_of(db, actor.id or 0)
-    if feed is None:
-        return FeedStatus(False, False, None, None)
-    return FeedStatus(True, feed.include_tasks, feed.created_at, feed.last_used_at)
+    return _status(db, actor, _feed_of(db, actor.id or 0))
 
 
 def create_or_reset(
@@ -170,7 +175,7 @@ def set_include_tasks(db: Session, actor: User | None, include: bool) -> FeedSta
     feed.include_tasks = bool(include)
     db.add(feed)
     db.flush()
-    return FeedStatus(True, feed.include_tasks, feed.created_at, feed.last_used_at)
+    return _status(db, actor, feed)
 
 
 def token_matches(db: Session, actor: User | None, token: str) -> bool:
