@@ -220,10 +220,10 @@ def _link_box() -> rx.Component:
                 on_click=[rx.set_clipboard(s.feed_url), rx.toast.success("Link copied.")],
                 id="copy-calendar-link",
             ),
-            rx.link(
-                rx.button(rx.icon("apple", size=16), "Subscribe on Apple devices", variant="soft"),
-                href=s.webcal_url,
-                underline="none",
+            rx.button(
+                rx.el.a(rx.icon("apple", size=16), "Subscribe on Apple devices", href=s.webcal_url),
+                variant="soft",
+                as_child=True,
             ),
             spacing="2",
             wrap="wrap",
