@@ -310,7 +310,7 @@ def _task_item(actor: User, task: Task, txn: Transaction, host: str) -> FeedItem
     )
 
 
-def _date_filters(actor: User, today: date) -> tuple[Any, Any]:
+def _date_filters(today: date) -> tuple[Any, Any]:
     """(key-date day expression, "open file or not in the future" for that day)."""
     day = func.coalesce(col(KeyDate.override_date), col(KeyDate.computed_date))
     is_open = col(Transaction.stage).not_in([Stage.CLOSED.value, Stage.CANCELLED.value])
@@ -337,7 +337,7 @@ def collect(
     zone = _zone_of(org)
     today = today or datetime.now(zone).date()
     host = _uid_host()
-    day, not_future_of_shut = _date_filters(actor, today)
+    day, not_future_of_shut = _date_filters(today)
     kd_where: list[Any] = [
         KeyDate.org_id == actor.org_id,
         access.visible_transactions(actor),
