@@ -70,6 +70,20 @@ def public_url(path: str) -> str:
     return f"{base}{path}"
 
 
+def backend_url(path: str) -> str:
+    """Absolute URL of one of the backend's own routes, for clients outside the browser
+    (calendar apps): ``CHRONOS_PUBLIC_URL`` when set (production, https), else Reflex's
+    api_url (the backend port in development)."""
+    from chronos.settings import get_settings
+
+    base = get_settings().public_url
+    if not base:
+        from reflex.config import get_config
+
+        base = (get_config().api_url or "http://localhost:8000").rstrip("/")
+    return f"{base}{path}"
+
+
 def home_for(role: str | Role) -> str:
     return PIPELINE if Role(role).is_staff else PORTAL
 

@@ -7,6 +7,7 @@ from starlette.middleware import Middleware
 
 from chronos.api import (
     auth_routes,
+    calendar_routes,
     export_routes,
     file_routes,
     form_routes,
@@ -24,6 +25,7 @@ def create_api() -> Starlette:
             *auth_routes.ROUTES,
             *form_routes.ROUTES,
             *file_routes.ROUTES,
+            *calendar_routes.ROUTES,
             *invitation_routes.ROUTES,
             *export_routes.ROUTES,
             *rest.ROUTES,

@@ -15,6 +15,7 @@ from chronos.models.base import (
     Stage,
     utcnow,
 )
+from chronos.models.calendar_feed import CalendarFeed
 from chronos.models.document import (
     ComplianceTemplate,
     Document,
@@ -53,6 +54,7 @@ __all__ = [
     "AccountToken",
     "AutomationRule",
     "AutomationRun",
+    "CalendarFeed",
     "ChecklistTemplate",
     "ComplianceTemplate",
     "DeadlineTemplate",

@@ -14,9 +14,10 @@ from datetime import date, timedelta
 import reflex as rx
 
 from chronos import routes
-from chronos.components.layout import app_shell
+from chronos.components.layout import api_url, app_shell
 from chronos.components.ui import error_callout, loading_block, page_header
 from chronos.db import session_scope
+from chronos.pages.calendar_feed import CalendarFeedState, feed_section
 from chronos.pages.registry import page
 from chronos.services import key_dates, tasks
 from chronos.services.errors import ChronosError
@@ -35,6 +36,7 @@ class CalItem:
     address: str
     passed: bool
     is_closing: bool
+    ics_href: str = ""  # "add to calendar": this one date as an .ics file
 
 
 @dataclass
@@ -109,6 +111,7 @@ def _item(r: DeadlineRow) -> CalItem:
         address=r.address.split(",")[0],
         passed=r.passed,
         is_closing=r.key == "closing",
+        ics_href=api_url(f"/feeds/transactions/{r.transaction_id}/{r.key}.ics"),
     )
 
 
@@ -249,31 +252,51 @@ def _agenda_day(day: CalDay) -> rx.Component:
         ),
         rx.foreach(
             day.dates,
-            lambda item: rx.link(
-                rx.flex(
-                    rx.cond(
-                        item.is_closing,
-                        rx.icon("key_round", size=16),
-                        rx.icon("calendar_clock", size=16),
+            lambda item: rx.flex(
+                rx.link(
+                    rx.flex(
+                        rx.cond(
+                            item.is_closing,
+                            rx.icon("key_round", size=16),
+                            rx.icon("calendar_clock", size=16),
+                        ),
+                        rx.box(
+                            rx.text(item.label, size="2", weight="medium"),
+                            rx.text(item.address, size="1", color_scheme="gray"),
+                        ),
+                        spacing="2",
+                        align="start",
                     ),
-                    rx.box(
-                        rx.text(item.label, size="2", weight="medium"),
-                        rx.text(item.address, size="1", color_scheme="gray"),
-                    ),
-                    spacing="2",
-                    align="start",
+                    href=item.href,
+                    underline="none",
+                    color_scheme="gray",
+                    high_contrast=True,
+                    display="block",
+                    padding_y="6px",
+                    opacity=rx.cond(item.passed, "0.6", "1"),
+                    flex="1",
+                    min_width="0",
                 ),
-                href=item.href,
-                underline="none",
-                color_scheme="gray",
-                high_contrast=True,
-                display="block",
-                padding_y="6px",
-                opacity=rx.cond(item.passed, "0.6", "1"),
+                _add_to_calendar(item),
+                align="center",
+                spacing="2",
             ),
         ),
         border_bottom=f"1px solid {rx.color('gray', 4)}",
         padding_bottom="6px",
+    )
+
+
+def _add_to_calendar(item: CalItem) -> rx.Component:
+    """One date as an .ics file: phones and desktops open it in their calendar app."""
+    return rx.link(
+        rx.icon("calendar_plus", size=18),
+        href=item.ics_href,
+        aria_label="Add " + item.label + " (" + item.address + ") to my calendar",
+        title="Add to my calendar",
+        color_scheme="gray",
+        padding="8px",
+        download=True,
     )
 
 
@@ -311,7 +334,7 @@ def _toolbar() -> rx.Component:
     )
 
 
-@page(routes.CALENDAR, "Calendar", on_load=CalendarState.load)
+@page(routes.CALENDAR, "Calendar", on_load=[CalendarState.load, CalendarFeedState.load_feed])
 def calendar_page() -> rx.Component:
     return app_shell(
         page_header("Calendar", subtitle="Key dates and closings of your open files"),
@@ -336,6 +359,7 @@ def calendar_page() -> rx.Component:
                 ),
             ),
         ),
+        feed_section(),
         active="calendar",
         user_name=CalendarState.user_name,
         role_label=CalendarState.role_label,

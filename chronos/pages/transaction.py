@@ -8,6 +8,7 @@ from typing import Any
 import reflex as rx
 
 from chronos import routes
+from chronos.components.calendar_links import add_date_link, file_dates_link, ics_href
 from chronos.components.layout import app_shell
 from chronos.components.timeline import timeline_list
 from chronos.components.ui import (
@@ -845,6 +846,10 @@ def _key_date_row(k: KeyDateRow) -> rx.Component:
                 aria_label="Change " + k.label,
                 on_click=TransactionState.open_override(k.key, k.label, k.date, k.is_overridden),
             ),
+            rx.cond(
+                k.date != "",
+                add_date_link(ics_href(TransactionState.detail.id, k.key), k.label),  # type: ignore[union-attr]
+            ),
             spacing="3",
             align="center",
         ),
@@ -890,7 +895,17 @@ def _key_dates() -> rx.Component:
     )
     return rx.card(
         rx.flex(
-            rx.heading("Key dates", size="4", as_="h2"),
+            rx.flex(
+                rx.heading("Key dates", size="4", as_="h2"),
+                rx.cond(
+                    TransactionState.key_dates.length() > 0,
+                    file_dates_link(ics_href(TransactionState.detail.id)),  # type: ignore[union-attr]
+                ),
+                justify="between",
+                align="center",
+                wrap="wrap",
+                spacing="2",
+            ),
             rx.cond(
                 TransactionState.key_dates_error,
                 rx.text(

@@ -82,6 +82,13 @@ INVITE_SEND_ACCOUNT = Policy(
     "50/hour",
     "You have sent many invitations in the last hour. Try again in {minutes} minutes.",
 )
+# Reads of one calendar feed link (keyed by the token's hash): calendar apps poll every few
+# minutes to a day; a link read more than this is stuck in a loop or being scraped.
+CALENDAR_FEED = Policy(
+    "calendar_feed",
+    "60/hour",
+    "This calendar link was read too often. Try again in {minutes} minutes.",
+)
 
 
 class RateLimited(Exception):
@@ -151,6 +158,7 @@ POLICIES = {
         VERIFY_RESEND_ACCOUNT,
         INVITATION_ADDRESS,
         INVITE_SEND_ACCOUNT,
+        CALENDAR_FEED,
     )
 }
 

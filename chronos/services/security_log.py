@@ -41,6 +41,9 @@ class Kind:
     EMAIL_RETRIED = "email_retried"
     DATA_EXPORTED = "data_exported"
     EXPORT_DOWNLOADED = "export_downloaded"
+    CALENDAR_FEED_CREATED = "calendar_feed_created"
+    CALENDAR_FEED_RESET = "calendar_feed_reset"
+    CALENDAR_FEED_OFF = "calendar_feed_off"
 
 
 LABELS = {
@@ -67,6 +70,9 @@ LABELS = {
     Kind.EMAIL_RETRIED: "Email queued again",
     Kind.DATA_EXPORTED: "Brokerage data exported",
     Kind.EXPORT_DOWNLOADED: "Data export downloaded",
+    Kind.CALENDAR_FEED_CREATED: "Calendar link created",
+    Kind.CALENDAR_FEED_RESET: "Calendar link reset",
+    Kind.CALENDAR_FEED_OFF: "Calendar link turned off",
 }
 
 

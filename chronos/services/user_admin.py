@@ -21,7 +21,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from chronos.models import STAFF_ROLES, Role, User
-from chronos.services import access, auth, security_log
+from chronos.services import access, auth, calendar_feeds, security_log
 from chronos.services.errors import Conflict, PermissionDenied, ValidationFailed
 from chronos.services.pagination import Page, clamp_page
 from chronos.services.security_log import Client, Kind
@@ -184,6 +184,10 @@ def deactivate(db: Session, actor: User, user_id: int, *, client: Client | None 
     db.add(target)
     assert target.id is not None
     revoked = auth.revoke_all_sessions(db, target.id)
+    # Their calendar link dies too: reactivating them later must not revive an old link.
+    detail: dict[str, object] = {"sessions_revoked": revoked}
+    if calendar_feeds.revoke_for(db, target.id):
+        detail["calendar_link_revoked"] = True
     security_log.record(
         db,
         Kind.DEACTIVATED,
@@ -192,7 +196,7 @@ def deactivate(db: Session, actor: User, user_id: int, *, client: Client | None 
         actor_id=actor.id,
         email=target.email,
         client=client,
-        detail={"sessions_revoked": revoked},
+        detail=detail,
     )
     db.flush()
     return target

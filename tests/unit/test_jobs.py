@@ -79,8 +79,15 @@ def test_any_other_jobs_url_is_refused_without_echoing_secrets(tmp_path: Path) -
 
 def test_every_task_is_registered_once_under_a_stable_name(jobs: Jobs) -> None:
     names = set(jobs.huey._registry._registry)
-    periodic = ["sweep_email", "run_automations", "scan_reminders", "send_digests"]
-    assert names == {f"chronos.jobs.tasks.{n}" for n in ["deliver_email", *periodic]}
+    periodic = [
+        "sweep_email",
+        "run_automations",
+        "scan_reminders",
+        "send_digests",
+        "sweep_idempotency",
+    ]
+    once = ["deliver_email", "build_export"]
+    assert names == {f"chronos.jobs.tasks.{n}" for n in [*once, *periodic]}
     assert [t.__name__ for t in jobs.huey._registry._periodic_tasks] == periodic
 
 
