@@ -151,7 +151,7 @@ def test_an_upload_double_clicked_is_saved_once(
     panel.get_by_role("button", name="Upload").click()
     panel.locator("input[type=file][multiple]").set_input_files(str(pdf))
     panel.get_by_role("button", name="Upload", exact=True).last.dblclick()
-    expect(panel.get_by_text("Uploaded:")).to_be_visible()
+    expect(panel.get_by_text("Saved:")).to_be_visible()
     expect(panel.get_by_text("already on this transaction")).to_have_count(0)
     assert (
         _settled(
