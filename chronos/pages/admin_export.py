@@ -7,6 +7,7 @@ shows its progress while the admin waits, and the last day's exports with their 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import reflex as rx
 
@@ -56,13 +57,7 @@ class AdminExportState(SessionState):
             return False
         try:
             self.rows = [
-                ExportRow(
-                    name=r.name,
-                    state=r.state,
-                    requested=r.requested,
-                    detail=r.detail,
-                    link=api_url(r.link) if r.link else "",
-                )
+                dataclasses.replace(r, link=api_url(r.link) if r.link else "")
                 for r in org_export.list_exports(user)
             ]
             self.error = ""
