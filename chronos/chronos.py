@@ -21,6 +21,7 @@ from chronos.pages import (  # noqa: F401  (each module registers its pages)
     admin_export,
     admin_forms,
     admin_security,
+    admin_summary,
     admin_users,
     calendar,
     dev_mailbox,

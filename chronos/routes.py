@@ -29,6 +29,7 @@ ADMIN_AUTOMATIONS = "/admin/automations"
 ADMIN_COMPLIANCE = "/admin/compliance"
 ADMIN_FORMS = "/admin/forms"
 ADMIN_EXPORT = "/admin/export"
+ADMIN_SUMMARY = "/admin/summary-pdf"
 REVIEW = "/review"
 DEV_MAILBOX = "/dev/mailbox"
 

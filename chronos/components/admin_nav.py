@@ -15,6 +15,7 @@ TABS = (
     ("automations", "Automations", "workflow", routes.ADMIN_AUTOMATIONS),
     ("security", "Security log", "shield_check", routes.ADMIN_SECURITY),
     ("email", "Email log", "mail", routes.ADMIN_EMAIL),
+    ("summary", "Summary PDF", "file_text", routes.ADMIN_SUMMARY),
     ("export", "Export", "archive", routes.ADMIN_EXPORT),
 )
 

@@ -13,10 +13,11 @@ from datetime import date
 import reflex as rx
 
 from chronos import routes
-from chronos.components.layout import app_shell
+from chronos.components.layout import api_url, app_shell
 from chronos.components.tasks import task_row
 from chronos.components.timeline import timeline_list
 from chronos.components.ui import (
+    download_link,
     empty_state,
     error_callout,
     loading_block,
@@ -531,6 +532,7 @@ def _blank_deal() -> PortalDeal:
 class PortalDealState(SessionState):
     _txn_id: int = 0
     deal: PortalDeal = _blank_deal()
+    summary_href: str = ""
     people: list[PortalPerson] = []
     key_dates: list[PortalKeyDate] = []
     my_tasks: list[PortalTask] = []
@@ -549,6 +551,7 @@ class PortalDealState(SessionState):
 
     def _clear(self) -> None:
         self._txn_id = 0
+        self.summary_href = ""
         self.deal, self.people, self.events = _blank_deal(), [], []
         self.key_dates, self.my_tasks, self.milestones = [], [], []
         self.done_count, self.next_step, self.task_error = 0, "", ""
@@ -593,6 +596,7 @@ class PortalDealState(SessionState):
                 )
             self._txn_id = txn_id
             self.deal = deal_for(detail)
+            self.summary_href = api_url(f"/api/v1/transactions/{txn_id}/summary.pdf")
             self.key_dates = portal_key_dates(shared_dates, open_stage=Stage(detail.stage).is_open)
             self._set_tasks(mine)
             self.milestones = milestones(detail.stage, detail.side)
@@ -918,7 +922,18 @@ def _back() -> rx.Component:
 
 def _deal_view() -> rx.Component:
     return rx.flex(
-        rx.heading(PortalDealState.deal.address, size="6", as_="h1"),
+        rx.flex(
+            rx.heading(PortalDealState.deal.address, size="6", as_="h1"),
+            download_link(
+                "Summary (PDF)",
+                PortalDealState.summary_href,
+                aria_label="Download a one-page summary of this transaction (PDF)",
+            ),
+            justify="between",
+            align="start",
+            wrap="wrap",
+            spacing="3",
+        ),
         _status(),
         portal_sign_section(),
         portal_documents(),

@@ -9,7 +9,7 @@ import reflex as rx
 
 from chronos import routes
 from chronos.components.calendar_links import add_date_link, file_dates_link, ics_href
-from chronos.components.layout import app_shell
+from chronos.components.layout import api_url, app_shell
 from chronos.components.timeline import timeline_list
 from chronos.components.ui import (
     empty_state,
@@ -735,6 +735,52 @@ def _stage_control() -> rx.Component:
     )
 
 
+def _summary_href(audience: str) -> Any:
+    tid = D.id.to_string()  # type: ignore[union-attr]
+    return api_url("/api/v1/transactions/") + tid + "/summary.pdf?audience=" + audience
+
+
+def _summary_item(label: str, hint: str, audience: str) -> rx.Component:
+    return rx.menu.item(
+        rx.el.a(
+            rx.flex(
+                rx.text(label, size="2", weight="medium"),
+                rx.text(hint, size="1", color_scheme="gray"),
+                direction="column",
+            ),
+            href=_summary_href(audience),
+            target="_blank",
+            rel="noopener",
+            # A PDF from the backend, not a page of the app: the browser opens it itself.
+            custom_attrs={"reloadDocument": True},
+        ),
+        as_child=True,
+        style={"height": "auto", "padding": "6px 10px"},
+    )
+
+
+def _summary_menu() -> rx.Component:
+    """The file's one-page summary (``services/cover_sheet.py``): this team's version or the
+    version to share with a client (no internal notes, tasks or documents)."""
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.button(
+                rx.icon("file_text", size=16),
+                "Summary PDF",
+                rx.icon("chevron_down", size=14),
+                variant="soft",
+                color_scheme="gray",
+            )
+        ),
+        rx.menu.content(
+            _summary_item("Team version", "Everything on this file you may see", "staff"),
+            _summary_item(
+                "Client version", "Leaves out internal notes, tasks and documents", "client"
+            ),
+        ),
+    )
+
+
 def _header() -> rx.Component:
     return rx.flex(
         rx.flex(
@@ -750,11 +796,16 @@ def _header() -> rx.Component:
             direction="column",
             spacing="2",
         ),
-        rx.button(
-            rx.icon("pencil", size=16),
-            "Edit details",
-            variant="soft",
-            on_click=TransactionState.open_edit,
+        rx.flex(
+            _summary_menu(),
+            rx.button(
+                rx.icon("pencil", size=16),
+                "Edit details",
+                variant="soft",
+                on_click=TransactionState.open_edit,
+            ),
+            spacing="2",
+            wrap="wrap",
         ),
         justify="between",
         align="start",

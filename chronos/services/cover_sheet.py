@@ -11,6 +11,7 @@ system has it, else the Bitstream Vera that ships with reportlab, so accented na
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,11 +28,21 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlmodel import Session
 
-from chronos.models import STAFF_PARTICIPANT_ROLES, Organization, User
+from chronos.models import STAFF_PARTICIPANT_ROLES, Organization, Role, User
 from chronos.services import access, compliance, key_dates, tasks, transactions
-from chronos.services.errors import ValidationFailed
+from chronos.services.errors import PermissionDenied, ValidationFailed
 
 AUDIENCES = ("staff", "client")
+# The sections an admin can include and order; the heading (brokerage, property, price, dates,
+# agent) always comes first. Staff-only sections never print on the client version.
+SECTIONS: dict[str, str] = {
+    "parties": "Parties",
+    "key_dates": "Key dates",
+    "open_tasks": "Open tasks",
+    "missing_documents": "Documents still needed for closing",
+}
+STAFF_ONLY_SECTIONS = frozenset({"open_tasks", "missing_documents"})
+DEFAULT_SECTIONS = ",".join(SECTIONS)
 _FONT_CANDIDATES = (
     (
         "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -44,6 +55,62 @@ _FONT_CANDIDATES = (
 class Sheet:
     filename: str
     data: bytes
+
+
+@dataclass(frozen=True)
+class SectionSetting:
+    key: str
+    label: str
+    included: bool
+    staff_only: bool
+
+
+def section_order(org: Organization | None) -> list[str]:
+    """The brokerage's chosen sections in order (unknown keys in the stored value ignored)."""
+    stored = org.cover_sheet_sections if org is not None else DEFAULT_SECTIONS
+    keys: list[str] = []
+    for key in (stored or "").split(","):
+        key = key.strip()
+        if key in SECTIONS and key not in keys:
+            keys.append(key)
+    return keys
+
+
+def _require_admin(db: Session, actor: User) -> Organization:
+    actor = access.require_active(actor)
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied("Only an admin can choose what the summary PDF shows.")
+    org = db.get(Organization, actor.org_id)
+    if org is None:
+        raise PermissionDenied("Only an admin can choose what the summary PDF shows.")
+    return org
+
+
+def section_settings(db: Session, actor: User) -> list[SectionSetting]:
+    """Every section, the included ones first in their order, then the left-out ones."""
+    org = _require_admin(db, actor)
+    chosen = section_order(org)
+    rest = [k for k in SECTIONS if k not in chosen]
+    return [
+        SectionSetting(k, SECTIONS[k], k in chosen, k in STAFF_ONLY_SECTIONS)
+        for k in (*chosen, *rest)
+    ]
+
+
+def save_sections(db: Session, actor: User, keys: object) -> list[str]:
+    """Store the included sections in this order (admins only)."""
+    org = _require_admin(db, actor)
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise ValidationFailed({"sections": "Send the sections as a list of their names."})
+    unknown = [k for k in keys if k not in SECTIONS]
+    if unknown:
+        raise ValidationFailed({"sections": f"There is no section called {unknown[0][:40]!r}."})
+    if len(set(keys)) != len(keys):
+        raise ValidationFailed({"sections": "Each section can be included once."})
+    org.cover_sheet_sections = ",".join(keys)
+    db.add(org)
+    db.flush()
+    return list(keys)
 
 
 def _fonts() -> tuple[str, str]:
@@ -76,9 +143,6 @@ def cover_sheet(db: Session, actor: User, txn_id: int, *, audience: str = "staff
         dates = [d for d in dates if d.shared_with_parties]
     open_tasks = [] if client_view else tasks.list_tasks(db, actor, txn_id, show="open")
     missing = [] if client_view else compliance.missing_for_closing(db, txn_id)
-    # Names and roles are on every version; in the client version contact details are the
-    # brokerage team's only (as the portal shows them).
-    parties = detail.participants
     zone = ZoneInfo(org.timezone) if org else ZoneInfo("UTC")
     made = datetime.now(zone).strftime("%d %b %Y, %H:%M")
     regular, bold = _fonts()
@@ -106,57 +170,18 @@ def cover_sheet(db: Session, actor: User, txn_id: int, *, audience: str = "staff
         ),
     ]
 
-    story += _section("Parties", s)
-    story.append(
-        _table(
-            ["Role", "Name", "Email", "Phone"],
-            [
-                [
-                    p.role_label,
-                    p.name,
-                    _contact(p.email, p, client_view),
-                    _contact(p.phone, p, client_view),
-                ]
-                for p in parties
-            ],
-            s,
-            widths=[1.3, 2.0, 2.3, 1.4],
-            empty="Nobody has been added to this file yet.",
-        )
+    ctx = _Context(
+        parties=detail.participants,
+        dates=dates,
+        open_tasks=open_tasks,
+        missing=missing,
+        client_view=client_view,
+        s=s,
     )
-
-    story += _section("Key dates", s)
-    story.append(
-        _table(
-            ["Date", "When", "Status"],
-            [[d.label, d.date_label or "Not set", _date_status(d)] for d in dates],
-            s,
-            widths=[2.2, 2.6, 2.2],
-            empty="No key dates yet." if not client_view else "No dates shared yet.",
-        )
-    )
-
-    if not client_view:
-        story += _section("Open tasks", s)
-        story.append(
-            _table(
-                ["Task", "For", "Due"],
-                [
-                    [t.title, t.assignee_label or "—", t.due_label or "No date"]
-                    for t in open_tasks[:60]
-                ],
-                s,
-                widths=[3.6, 1.8, 1.6],
-                empty="No open tasks.",
-            )
-        )
-        if len(open_tasks) > 60:
-            story.append(Paragraph(f"… and {len(open_tasks) - 60} more open tasks.", s["muted"]))
-        story += _section("Documents still needed for closing", s)
-        if missing:
-            story += [Paragraph("• " + escape(m), s["body"]) for m in missing]
-        else:
-            story.append(Paragraph("Every required document is accepted.", s["body"]))
+    for key in section_order(org):
+        if client_view and key in STAFF_ONLY_SECTIONS:
+            continue
+        story += _BUILDERS[key](ctx)
 
     story += [
         Spacer(1, 14),
@@ -188,6 +213,86 @@ def cover_sheet(db: Session, actor: User, txn_id: int, *, audience: str = "staff
     slug = "".join(ch if ch.isalnum() else "-" for ch in detail.street.lower()).strip("-")[:60]
     suffix = "-client" if client_view and actor.is_staff else ""
     return Sheet(filename=f"summary-{slug or txn_id}{suffix}.pdf", data=out.getvalue())
+
+
+@dataclass
+class _Context:
+    parties: list[Any]
+    dates: list[Any]
+    open_tasks: list[Any]
+    missing: list[str]
+    client_view: bool
+    s: dict[str, ParagraphStyle]
+
+
+def _parties(c: _Context) -> list[Any]:
+    # Names and roles are on every version; in the client version contact details are the
+    # brokerage team's only (as the portal shows them).
+    return [
+        *_section("Parties", c.s),
+        _table(
+            ["Role", "Name", "Email", "Phone"],
+            [
+                [
+                    p.role_label,
+                    p.name,
+                    _contact(p.email, p, c.client_view),
+                    _contact(p.phone, p, c.client_view),
+                ]
+                for p in c.parties
+            ],
+            c.s,
+            widths=[1.3, 2.0, 2.3, 1.4],
+            empty="Nobody has been added to this file yet.",
+        ),
+    ]
+
+
+def _key_dates(c: _Context) -> list[Any]:
+    return [
+        *_section("Key dates", c.s),
+        _table(
+            ["Date", "When", "Status"],
+            [[d.label, d.date_label or "Not set", _date_status(d)] for d in c.dates],
+            c.s,
+            widths=[2.2, 2.6, 2.2],
+            empty="No dates shared yet." if c.client_view else "No key dates yet.",
+        ),
+    ]
+
+
+def _open_tasks(c: _Context) -> list[Any]:
+    out = [
+        *_section("Open tasks", c.s),
+        _table(
+            ["Task", "For", "Due"],
+            [
+                [t.title, t.assignee_label or "—", t.due_label or "No date"]
+                for t in c.open_tasks[:60]
+            ],
+            c.s,
+            widths=[3.6, 1.8, 1.6],
+            empty="No open tasks.",
+        ),
+    ]
+    if len(c.open_tasks) > 60:
+        out.append(Paragraph(f"… and {len(c.open_tasks) - 60} more open tasks.", c.s["muted"]))
+    return out
+
+
+def _missing_documents(c: _Context) -> list[Any]:
+    out = _section("Documents still needed for closing", c.s)
+    if c.missing:
+        return out + [Paragraph("• " + escape(m), c.s["body"]) for m in c.missing]
+    return [*out, Paragraph("Every required document is accepted.", c.s["body"])]
+
+
+_BUILDERS: dict[str, Callable[[_Context], list[Any]]] = {
+    "parties": _parties,
+    "key_dates": _key_dates,
+    "open_tasks": _open_tasks,
+    "missing_documents": _missing_documents,
+}
 
 
 def _contact(value: str, row: Any, client_view: bool) -> str:

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from sqlmodel import Session
 
 from chronos.services import cover_sheet, key_dates, tasks
-from chronos.services.errors import NotFound, ValidationFailed
+from chronos.services.errors import NotFound, PermissionDenied, ValidationFailed
 from tests.factories import make_transaction
 from tests.integration.test_file_routes import (  # noqa: F401  (files: the fixture)
     Files,
@@ -115,3 +115,76 @@ def test_the_route(files: Files) -> None:
         f"/api/v1/transactions/{txn_id}/summary.pdf", headers={"Origin": "https://evil.example"}
     )
     assert foreign.status_code == 403
+
+
+def test_an_admin_chooses_and_orders_the_sections(files: Files) -> None:
+    _prepare(files)
+    w = files.world
+    with Session(files.engine) as db:
+        defaults = cover_sheet.section_settings(db, w.admin)
+        assert [s.key for s in defaults] == list(cover_sheet.SECTIONS)
+        assert all(s.included for s in defaults)
+        cover_sheet.save_sections(db, w.admin, ["key_dates", "missing_documents", "parties"])
+        db.commit()
+    with Session(files.engine) as db:
+        settings = cover_sheet.section_settings(db, w.admin)
+        assert [(s.key, s.included) for s in settings] == [
+            ("key_dates", True),
+            ("missing_documents", True),
+            ("parties", True),
+            ("open_tasks", False),
+        ]
+        text = _text(cover_sheet.cover_sheet(db, w.agent, w.deal.id or 0).data)
+        client = _text(cover_sheet.cover_sheet(db, w.client, w.deal.id or 0).data)
+    assert text.index("Key dates") < text.index("Documents still needed") < text.index("Parties")
+    assert "Open tasks" not in text and "Chase the survey" not in text
+    # A staff-only section chosen by the admin still never reaches the client version.
+    assert client.index("Key dates") < client.index("Parties")
+    assert "Documents still needed" not in client
+    # The heading always prints, even with no section chosen.
+    with Session(files.engine) as db:
+        cover_sheet.save_sections(db, w.admin, [])
+        db.commit()
+        bare = _text(cover_sheet.cover_sheet(db, w.agent, w.deal.id or 0).data)
+    assert "12 Harbor View Rd" in bare and "$450,000" in bare and "Parties" not in bare
+
+
+@pytest.mark.parametrize(
+    "keys, message",
+    [
+        (["parties", "parties"], "once"),
+        (["parties", "secret_notes"], "no section called"),
+        ("parties,key_dates", "list"),
+        ([1, 2], "list"),
+        (None, "list"),
+    ],
+)
+def test_bad_section_choices_are_refused_and_change_nothing(
+    files: Files, keys: object, message: str
+) -> None:
+    w = files.world
+    with Session(files.engine) as db:
+        with pytest.raises(ValidationFailed) as caught:
+            cover_sheet.save_sections(db, w.admin, keys)
+        assert message in str(caught.value.errors["sections"])
+        db.rollback()
+        assert all(s.included for s in cover_sheet.section_settings(db, w.admin))
+
+
+@pytest.mark.parametrize("who", ["agent", "coordinator", "client", "attorney", "lender"])
+def test_only_an_admin_chooses_the_sections(files: Files, who: str) -> None:
+    w = files.world
+    with Session(files.engine) as db:
+        with pytest.raises(PermissionDenied):
+            cover_sheet.section_settings(db, w.user(who))
+        with pytest.raises(PermissionDenied):
+            cover_sheet.save_sections(db, w.user(who), ["parties"])
+
+
+def test_another_brokerages_admin_changes_only_their_own(files: Files) -> None:
+    w = files.world
+    with Session(files.engine) as db:
+        cover_sheet.save_sections(db, w.outsider_admin, ["parties"])
+        db.commit()
+    with Session(files.engine) as db:
+        assert all(s.included for s in cover_sheet.section_settings(db, w.admin))

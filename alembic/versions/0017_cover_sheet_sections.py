@@ -1,0 +1,34 @@
+"""cover_sheet_sections: the brokerage's choice and order of the summary PDF's sections
+
+Revision ID: 0017
+Revises: 0014
+Create Date: 2026-12-02 12:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = "0017"
+down_revision: str | None = "0014"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("organizations", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "cover_sheet_sections",
+                sqlmodel.sql.sqltypes.AutoString(length=200),
+                nullable=False,
+                server_default="parties,key_dates,open_tasks,missing_documents",
+            )
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("organizations", schema=None) as batch_op:
+        batch_op.drop_column("cover_sheet_sections")
