@@ -67,7 +67,11 @@ class SectionSetting:
 
 def section_order(org: Organization | None) -> list[str]:
     """The brokerage's chosen sections in order (unknown keys in the stored value ignored)."""
-    stored = org.cover_sheet_sections if org is not None else DEFAULT_SECTIONS
+    return section_keys(org.cover_sheet_sections if org is not None else DEFAULT_SECTIONS)
+
+
+def section_keys(stored: str) -> list[str]:
+    """Known section names of a stored comma-separated value, in order, each once."""
     keys: list[str] = []
     for key in (stored or "").split(","):
         key = key.strip()

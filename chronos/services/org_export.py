@@ -191,6 +191,7 @@ def write_archive(
                     "name": org.name,
                     "slug": org.slug,
                     "timezone": getattr(org, "timezone", ""),
+                    "cover_sheet_sections": org.cover_sheet_sections,
                     "exported_at": utcnow().isoformat(timespec="seconds"),
                 }
             ),
@@ -285,7 +286,8 @@ def readme(counts: dict[str, int], documents: int) -> str:
         "",
         "Left out on purpose: passwords, two-factor secrets, sign-in sessions and API tokens.",
         "",
-        "- `organization.csv`: the brokerage itself (1 row).",
+        "- `organization.csv`: the brokerage itself (1 row; `cover_sheet_sections`: the summary "
+        "PDF's sections in print order).",
         f"- `documents/`: {documents} document version file(s).",
         "- `forms/`: the fillable form templates' PDFs, `<form_templates id>-<file name>`.",
         "",

@@ -26,7 +26,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
 from chronos.models import Organization
-from chronos.services import documents, org_export
+from chronos.services import cover_sheet, documents, org_export
 from chronos.services.errors import Conflict, ValidationFailed
 from chronos.services.validation import required_text
 
@@ -84,6 +84,10 @@ def import_archive(
         org = Organization(
             name=name, slug=slug, timezone=org_row.get("timezone") or "America/New_York"
         )
+        if org_row.get("cover_sheet_sections") is not None:  # exports before 0017 lack it
+            org.cover_sheet_sections = ",".join(
+                cover_sheet.section_keys(org_row["cover_sheet_sections"])
+            )
         db.add(org)
         db.flush()
         assert org.id is not None

@@ -17,6 +17,7 @@ from sqlmodel import Session, SQLModel
 
 from chronos import migrate
 from chronos.db import make_engine
+from chronos.models import Organization
 from chronos.services import documents, messages, org_export, org_import, tasks
 from chronos.services.errors import Conflict, ValidationFailed
 from chronos.services.files import inspect_upload
@@ -127,6 +128,11 @@ def test_export_import_export_gives_the_same_data(
     world = _seeded(engine)
     first = tmp_path / "first.zip"
     with Session(engine) as db:
+        harbor = db.get(Organization, world.harbor.id)
+        assert harbor is not None
+        harbor.cover_sheet_sections = "key_dates,parties"  # an admin's choice travels too
+        db.add(harbor)
+        db.commit()
         org_export.export_to_path(db, world.harbor.id or 0, first)
 
     second_url = f"sqlite:///{tmp_path / 'second.db'}"
@@ -138,6 +144,9 @@ def test_export_import_export_gives_the_same_data(
             db.commit()
         assert summary.tables["transactions"] >= 2 and summary.documents >= 1
         assert summary.skipped == {}
+        with Session(second) as db:
+            again_org = db.get(Organization, summary.org_id)
+            assert again_org is not None and again_org.cover_sheet_sections == "key_dates,parties"
         again = tmp_path / "again.zip"
         with Session(second) as db:
             org_export.export_to_path(db, summary.org_id, again)
