@@ -1,6 +1,8 @@
 """REST API v1 over the same services as the UI (so the two cannot disagree on access).
 
-Authentication: the session cookie. Unsafe methods also need a same-origin Origin/Referer.
+Authentication: the session cookie (unsafe methods also need a same-origin Origin/Referer), or
+a personal API token (``Authorization: Bearer chr_…``, ``services/api_tokens.py``): no cookie,
+no origin check, read-only tokens refused on writes, a rate limit per token (429 + Retry-After).
 Errors: ``{"error": message, "fields": {...}}`` with the domain error's status code.
 Writes take an optional ``Idempotency-Key`` header (same key + same body within a day: the
 first response again, marked ``Idempotent-Replayed: true``; same key + another body: 422).
@@ -22,7 +24,16 @@ from starlette.routing import Route
 from chronos.api.security import foreign_request, same_origin_ok, token_from_cookie_header
 from chronos.db import session_scope
 from chronos.models import User
-from chronos.services import auth, documents, idempotency, people, timeline, transactions
+from chronos.services import (
+    api_tokens,
+    auth,
+    documents,
+    idempotency,
+    people,
+    rate_limit,
+    timeline,
+    transactions,
+)
 from chronos.services.errors import ChronosError, ValidationFailed
 from chronos.services.validation import MAX_ID, in_id_range
 
@@ -49,16 +60,40 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """Authenticate, check origin for unsafe methods, run one service call, map errors."""
 
     async def run(request: Request) -> Response:
-        if foreign_request(request) or (
-            request.method not in ("GET", "HEAD") and not same_origin_ok(request)
+        header = request.headers.get("authorization")
+        secret = api_tokens.bearer_secret(header)
+        if header is not None and secret is None:
+            return _error(401, "Send the API token as: Authorization: Bearer <token>.")
+        # A token request carries its credential in a header no other site can set: it is
+        # exempt from the cookie's cross-origin checks and never looks at cookies.
+        if secret is None and (
+            foreign_request(request)
+            or (request.method not in ("GET", "HEAD") and not same_origin_ok(request))
         ):
             return _error(403, "Cross-origin request refused.")
         if any(isinstance(v, int) and not in_id_range(v) for v in request.path_params.values()):
             return _error(404, "There is no such item.")
-        token = token_from_cookie_header(request.headers.get("cookie"))
         try:
             with session_scope() as db:
-                actor = auth.resolve_session(db, token)
+                if secret is not None:
+                    try:
+                        rate_limit.hit(rate_limit.API_TOKEN, auth.hash_token(secret))
+                    except rate_limit.RateLimited as exc:
+                        answer = _error(429, str(exc))
+                        answer.headers["Retry-After"] = str(exc.retry_after_seconds)
+                        return answer
+                    bearer = api_tokens.resolve(db, secret)
+                    if bearer is None:
+                        return _error(
+                            401, "This API token is not valid: unknown, revoked or expired."
+                        )
+                    if request.method not in ("GET", "HEAD") and not bearer.can_write:
+                        return _error(403, "This API token is read only.")
+                    actor: User | None = bearer.user
+                else:
+                    actor = auth.resolve_session(
+                        db, token_from_cookie_header(request.headers.get("cookie"))
+                    )
                 if actor is None:
                     return _error(401, "Sign in first.")
                 got = await _claim(request, db, actor)

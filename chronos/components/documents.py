@@ -10,29 +10,12 @@ from reflex.vars import Var
 
 from chronos.components.native_form import native_form
 from chronos.components.once import once_attrs, once_input
+from chronos.components.ui import native_select
 from chronos.services.files import ACCEPT_ATTR
 
 REVIEW_COLORS = {"pending": "amber", "accepted": "grass", "returned": "red"}
 # Uploads are per-file (api/file_routes.py): said once under every multi-file picker.
 BATCH_HINT = "Each file is saved on its own; you'll see which were saved."
-
-
-def _native_select(name: str, options: dict[str, str], default: str = "") -> rx.Component:
-    return rx.el.select(
-        *[rx.el.option(label, value=value) for value, label in options.items()],
-        name=name,
-        default_value=default,
-        class_name="rt-reset",
-        style={
-            "padding": "8px",
-            "borderRadius": "6px",
-            "border": f"1px solid {rx.color('gray', 7)}",
-            "background": rx.color("gray", 1),
-            "color": rx.color("gray", 12),
-            "width": "100%",
-            "fontSize": "16px",  # iOS zooms into smaller inputs
-        },
-    )
 
 
 def file_inputs(label: str = "Files") -> rx.Component:
@@ -121,7 +104,7 @@ def upload_form(
         children.append(
             rx.el.label(
                 rx.text("Category", size="2", weight="medium"),
-                _native_select("category", categories, "other"),
+                native_select("category", categories, "other"),
                 style={"display": "flex", "flexDirection": "column", "gap": "4px"},
             )
         )

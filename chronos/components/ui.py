@@ -207,6 +207,28 @@ def select_field(value: Any, on_change: Any, options: dict[str, str], label: str
     )
 
 
+def native_select(
+    name: str, options: dict[str, str], default: str = "", *, id: str = ""
+) -> rx.Component:
+    """A plain <select> for forms read on submit ({value: text}); 16 px so iOS does not zoom."""
+    return rx.el.select(
+        *[rx.el.option(label, value=value) for value, label in options.items()],
+        name=name,
+        default_value=default,
+        id=id or None,
+        class_name="rt-reset",
+        style={
+            "padding": "8px",
+            "borderRadius": "6px",
+            "border": f"1px solid {rx.color('gray', 7)}",
+            "background": rx.color("gray", 1),
+            "color": rx.color("gray", 12),
+            "width": "100%",
+            "fontSize": "16px",
+        },
+    )
+
+
 def download_link(label: str, href: Var | str, *, aria_label: str = "") -> rx.Component:
     """A CSV (or other file) download: a plain link the browser follows with its cookie, drawn
     as a quiet button (Radix ``asChild``: one <a>, no button nested in a link). Not the app

@@ -1,6 +1,7 @@
 """SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
 
 from chronos.models.account import AccountToken, Invitation, SecurityEvent
+from chronos.models.api_token import ApiToken
 from chronos.models.automation import AutomationRule, AutomationRun
 from chronos.models.base import (
     EXTERNAL_PARTICIPANT_ROLES,
@@ -52,6 +53,7 @@ __all__ = [
     "STAFF_PARTICIPANT_ROLES",
     "STAFF_ROLES",
     "AccountToken",
+    "ApiToken",
     "AutomationRule",
     "AutomationRun",
     "CalendarFeed",

@@ -12,6 +12,7 @@ from chronos.components.timeline import local_time
 from chronos.components.ui import error_callout, field, loading_block, page_header
 from chronos.db import session_scope
 from chronos.models import Role
+from chronos.pages.account_tokens import ApiTokensState, api_tokens_section
 from chronos.pages.registry import page
 from chronos.pages.sign_up import PASSWORD_HINT
 from chronos.services import accounts
@@ -584,6 +585,7 @@ def _content() -> rx.Component:
                 _two_factor(),
                 _sessions(),
                 _appearance(),
+                api_tokens_section(),
                 columns=rx.breakpoints(initial="1", md="2"),
                 spacing="4",
                 width="100%",
@@ -592,7 +594,7 @@ def _content() -> rx.Component:
     )
 
 
-@page(routes.ACCOUNT, "Your account", on_load=AccountState.load)
+@page(routes.ACCOUNT, "Your account", on_load=[AccountState.load, ApiTokensState.load])
 def account_page() -> rx.Component:
     return app_shell(
         page_header("Your account", subtitle=AccountState.email),

@@ -44,6 +44,7 @@ SKIPPED_TABLES = frozenset(
         "organizations",  # written as organization.csv (one row)
         "sessions",
         "account_tokens",
+        "api_tokens",  # credentials: a new Chronos issues its own
         "idempotency_keys",
         "webhook_receipts",
         "notifications",

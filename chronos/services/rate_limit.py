@@ -90,6 +90,14 @@ CALENDAR_FEED = Policy(
     "This calendar link was read too often. Try again in {minutes} minutes.",
 )
 
+# Requests with one personal API token (keyed by its hash): generous for a script, a stop for
+# a runaway loop.
+API_TOKEN = Policy(
+    "api_token",
+    "300/minute",
+    "This API token made too many requests. Try again in {minutes} minutes.",
+)
+
 
 class RateLimited(Exception):
     """Raised when a policy's window is full. ``str()`` is the message to show."""
@@ -159,6 +167,7 @@ POLICIES = {
         INVITATION_ADDRESS,
         INVITE_SEND_ACCOUNT,
         CALENDAR_FEED,
+        API_TOKEN,
     )
 }
 

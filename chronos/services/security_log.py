@@ -44,6 +44,8 @@ class Kind:
     CALENDAR_FEED_CREATED = "calendar_feed_created"
     CALENDAR_FEED_RESET = "calendar_feed_reset"
     CALENDAR_FEED_OFF = "calendar_feed_off"
+    API_TOKEN_CREATED = "api_token_created"
+    API_TOKEN_REVOKED = "api_token_revoked"
 
 
 LABELS = {
@@ -73,6 +75,8 @@ LABELS = {
     Kind.CALENDAR_FEED_CREATED: "Calendar link created",
     Kind.CALENDAR_FEED_RESET: "Calendar link reset",
     Kind.CALENDAR_FEED_OFF: "Calendar link turned off",
+    Kind.API_TOKEN_CREATED: "API token created",
+    Kind.API_TOKEN_REVOKED: "API token revoked",
 }
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from chronos.models import STAFF_ROLES, Role, User
-from chronos.services import access, auth, calendar_feeds, security_log
+from chronos.services import access, api_tokens, auth, calendar_feeds, security_log
 from chronos.services.errors import Conflict, PermissionDenied, ValidationFailed
 from chronos.services.pagination import Page, clamp_page
 from chronos.services.security_log import Client, Kind
@@ -188,6 +188,9 @@ def deactivate(db: Session, actor: User, user_id: int, *, client: Client | None 
     detail: dict[str, object] = {"sessions_revoked": revoked}
     if calendar_feeds.revoke_for(db, target.id):
         detail["calendar_link_revoked"] = True
+    # And their API tokens, for the same reason.
+    if tokens := api_tokens.revoke_all_for(db, target.id):
+        detail["api_tokens_revoked"] = tokens
     security_log.record(
         db,
         Kind.DEACTIVATED,

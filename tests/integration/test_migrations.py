@@ -53,6 +53,7 @@ MODEL_TABLES = {
     "webhook_receipts",
     "idempotency_keys",
     "calendar_feeds",
+    "api_tokens",
 }
 
 
@@ -94,7 +95,7 @@ def _pending_diff(url: str) -> list:
 
 def test_the_history_has_a_single_head() -> None:
     script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
-    assert script.get_heads() == ["0017"]
+    assert script.get_heads() == ["0018"]
 
 
 def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
@@ -102,7 +103,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0017"
+    assert _current_revision(empty_url) == "0018"
 
     migrate.downgrade(empty_url)
     assert _tables(empty_url) == {"alembic_version"}
@@ -110,7 +111,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0017"
+    assert _current_revision(empty_url) == "0018"
     assert _pending_diff(empty_url) == []
 
 
