@@ -204,7 +204,7 @@ def admin_summary_page() -> rx.Component:
                 subtitle="Choose what a file's one-page summary shows, and in which order.",
             ),
             _content(),
-            max_width="720px",
+            max_width="880px",
             margin_x="auto",
         ),
         active="admin",
