@@ -63,6 +63,9 @@ class Settings:
     # Resend's webhook signing secret (whsec_<base64>, Svix style). Empty: /webhooks/resend
     # answers 404 (delivery status is then never updated after "sent").
     resend_webhook_secret: str
+    # Outgoing webhooks may go to these hosts ("host" or "host:port", comma-separated) even when
+    # they resolve to a loopback or private address; every other such URL is refused (SSRF).
+    webhook_allowed_hosts: tuple[str, ...]
     # `reflex run` without --env prod (REFLEX_ENV_MODE=dev, which Reflex sets for the server it
     # starts). Unset counts as production: the developer conveniences stay off by default.
     dev_mode: bool
@@ -178,6 +181,11 @@ def load_settings() -> Settings:
         resend_api_url=env.get("RESEND_API_URL", "https://api.resend.com").rstrip("/"),
         mail_timeout_seconds=float(env.get("CHRONOS_MAIL_TIMEOUT_SECONDS", "10")),
         resend_webhook_secret=env.get("RESEND_WEBHOOK_SECRET", "").strip(),
+        webhook_allowed_hosts=tuple(
+            h.strip().lower()
+            for h in env.get("CHRONOS_WEBHOOK_ALLOWED_HOSTS", "").split(",")
+            if h.strip()
+        ),
         dev_mode=dev_mode,
         dev_mailbox=dev_mode
         and _bool(env.get("CHRONOS_DEV_MAILBOX", "1" if mail_backend == "outbox" else "0")),

@@ -14,6 +14,9 @@
 - ``build_export(name)``: an admin's brokerage export (``services.org_export``), then its link
   by email.
 - ``sweep_idempotency()`` every 6 hours: idempotency keys past their day.
+- ``deliver_webhooks()`` after a commit that recorded webhook events, and
+  ``sweep_webhooks()`` every minute: attempt the due deliveries (``services.webhooks``; each
+  claimed in the database, retries scheduled on the row), and forget events past 30 days.
 
 This module is a composition point like ``chronos.py``: the scheduled task bodies call into
 the services (imported inside them, so importing the queue never drags the domain in).
@@ -48,6 +51,8 @@ class Jobs:
     send_digests: TaskWrapper
     sweep_idempotency: TaskWrapper
     build_export: TaskWrapper
+    deliver_webhooks: TaskWrapper
+    sweep_webhooks: TaskWrapper
 
 
 def register_tasks(huey: Huey) -> Jobs:
@@ -119,6 +124,25 @@ def register_tasks(huey: Huey) -> Jobs:
         if gone:
             log.info("idempotency keys: %s expired ones removed", gone)
 
+    @huey.task(name="deliver_webhooks")
+    def deliver_webhooks() -> None:
+        from chronos.services import webhooks
+
+        outcome = webhooks.deliver_due()
+        if outcome != webhooks.Outcome():
+            log.info("webhooks: %s", outcome)
+
+    @huey.periodic_task(crontab(minute="*"), name="sweep_webhooks")
+    def sweep_webhooks() -> None:
+        from chronos.db import session_scope
+        from chronos.services import webhooks
+
+        outcome = webhooks.deliver_due()
+        with session_scope() as db:
+            gone = webhooks.sweep_events(db)
+        if outcome != webhooks.Outcome() or gone:
+            log.info("webhook sweep: %s; %s old events removed", outcome, gone)
+
     return Jobs(
         huey=huey,
         deliver_email=deliver_email,
@@ -128,6 +152,8 @@ def register_tasks(huey: Huey) -> Jobs:
         send_digests=send_digests,
         sweep_idempotency=sweep_idempotency,
         build_export=build_export,
+        deliver_webhooks=deliver_webhooks,
+        sweep_webhooks=sweep_webhooks,
     )
 
 

@@ -45,6 +45,7 @@ from chronos.models.person import Person
 from chronos.models.task import ChecklistTemplate, Task
 from chronos.models.transaction import Participant, Transaction
 from chronos.models.user import User, UserSession
+from chronos.models.webhook import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 __all__ = [
     "EXTERNAL_PARTICIPANT_ROLES",
@@ -92,6 +93,9 @@ __all__ = [
     "Transaction",
     "User",
     "UserSession",
+    "WebhookDelivery",
+    "WebhookEvent",
     "WebhookReceipt",
+    "WebhookSubscription",
     "utcnow",
 ]

@@ -38,7 +38,7 @@ from chronos.models import (
     utcnow,
 )
 from chronos.models.message import Message, MessageThread, ThreadMember, ThreadRead
-from chronos.services import access, documents, notifications, rate_limit, timeline
+from chronos.services import access, documents, notifications, rate_limit, timeline, webhooks
 from chronos.services.errors import NotFound, PermissionDenied, ValidationFailed
 from chronos.services.pagination import Page, clamp_page
 
@@ -426,6 +426,14 @@ def _check_attachments(
     return ids
 
 
+def _sees_thread(db: Session, user: User, thread_id: int) -> bool:
+    try:
+        _visible_thread(db, user, thread_id)
+    except (NotFound, PermissionDenied):
+        return False
+    return True
+
+
 def _add_message(
     db: Session,
     actor: User,
@@ -451,6 +459,13 @@ def _add_message(
     _mark_read(db, thread.id, actor.id or 0, now)
     db.flush()
     _notify(db, actor, txn, thread, message)
+    webhooks.emit(
+        db,
+        txn,
+        "message.posted",
+        {"thread_id": thread.id, "message_id": message.id, "author_id": actor.id},
+        also_visible=lambda owner: _sees_thread(db, owner, thread.id or 0),
+    )
     return message
 
 

@@ -45,6 +45,9 @@ SKIPPED_TABLES = frozenset(
         "sessions",
         "account_tokens",
         "api_tokens",  # credentials: a new Chronos issues its own
+        "webhook_subscriptions",  # signing secrets and URLs: subscribe again in the new one
+        "webhook_events",
+        "webhook_deliveries",
         "idempotency_keys",
         "webhook_receipts",
         "notifications",

@@ -37,6 +37,10 @@ def record(
         data=data or {},
     )
     db.add(event)
+    # Subscribed webhooks hear of it in the same unit of work (nothing if it rolls back).
+    from chronos.services import webhooks
+
+    webhooks.on_timeline(db, txn, kind, summary, data or {})
     return event
 
 

@@ -54,6 +54,9 @@ MODEL_TABLES = {
     "idempotency_keys",
     "calendar_feeds",
     "api_tokens",
+    "webhook_subscriptions",
+    "webhook_events",
+    "webhook_deliveries",
 }
 
 
@@ -95,7 +98,7 @@ def _pending_diff(url: str) -> list:
 
 def test_the_history_has_a_single_head() -> None:
     script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
-    assert script.get_heads() == ["0018"]
+    assert script.get_heads() == ["0019"]
 
 
 def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
@@ -103,7 +106,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0018"
+    assert _current_revision(empty_url) == "0019"
 
     migrate.downgrade(empty_url)
     assert _tables(empty_url) == {"alembic_version"}
@@ -111,7 +114,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0018"
+    assert _current_revision(empty_url) == "0019"
     assert _pending_diff(empty_url) == []
 
 
