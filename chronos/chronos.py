@@ -42,6 +42,7 @@ from chronos.pages import (  # noqa: F401  (each module registers its pages)
     transaction_new,
     two_factor,
     verify_email,
+    webhooks,
 )
 from chronos.pages.registry import add_pages
 from chronos.state.session import TabOwnerGuard

@@ -11,6 +11,7 @@ from typing import Any
 
 import reflex as rx
 
+from chronos import routes
 from chronos.components.timeline import local_time
 from chronos.components.ui import error_callout, native_select
 from chronos.db import session_scope
@@ -279,6 +280,19 @@ def api_tokens_section() -> rx.Component:
                     rx.foreach(s.tokens, lambda t: _token_row(t, show_owner=False)), width="100%"
                 ),
                 rx.text("You have no API tokens.", size="2", color_scheme="gray"),
+            ),
+            rx.cond(
+                s.is_staff,
+                rx.link(
+                    rx.flex(
+                        rx.icon("webhook", size=14),
+                        "Webhooks: send events to another system",
+                        align="center",
+                        spacing="1",
+                    ),
+                    href=routes.ACCOUNT_WEBHOOKS,
+                    size="2",
+                ),
             ),
             rx.cond(
                 s.is_admin,

@@ -71,6 +71,8 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]
         # Links in emails point at this server; mail is captured in the outbox.
         "CHRONOS_PUBLIC_URL": base_url,
         "CHRONOS_MAIL_BACKEND": "outbox",
+        # Webhook tests run their receiver on loopback, which is otherwise refused (SSRF).
+        "CHRONOS_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
     }
     subprocess.run(
         [sys.executable, "-m", "chronos.cli", "seed-demo", "--if-empty"],
