@@ -33,6 +33,7 @@ from chronos.services import (
     rate_limit,
     timeline,
     transactions,
+    webhooks,
 )
 from chronos.services.errors import ChronosError, ValidationFailed
 from chronos.services.validation import MAX_ID, in_id_range
@@ -241,6 +242,13 @@ def list_txn_events(request: Request, db: Session, actor: User) -> Any:
     )
 
 
+def list_webhook_events(request: Request, db: Session, actor: User) -> Any:
+    """Webhook events of the last 30 days (files the caller may see), after a cursor."""
+    return webhooks.events_since(
+        db, actor, after=_int(request, "after", 0), limit=_int(request, "limit", 100)
+    )
+
+
 def list_people(request: Request, db: Session, actor: User) -> Any:
     return _page(
         people.list_people(
@@ -338,6 +346,7 @@ def _methods(**by_method: Handler) -> Callable[[Request], Awaitable[Response]]:
 PREFIX = "/api/v1"
 ROUTES = [
     Route(f"{PREFIX}/me", _methods(get=me), methods=["GET"]),
+    Route(f"{PREFIX}/events", _methods(get=list_webhook_events), methods=["GET"]),
     Route(
         f"{PREFIX}/transactions",
         _methods(get=list_txns, post=create_txn),

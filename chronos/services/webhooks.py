@@ -820,6 +820,35 @@ def _tell_lost_access(
     )
 
 
+@dataclass(frozen=True)
+class EventPage:
+    events: list[dict[str, Any]]
+    next_after: int  # pass as ``after`` for the next page; 0 when there are none yet
+
+
+def events_since(db: Session, actor: User | None, *, after: int = 0, limit: int = 100) -> EventPage:
+    """The last 30 days' webhook events of files the actor may see, oldest first, after the
+    cursor ``after`` (an event's position), for an integrator catching up after downtime."""
+    actor = _staff(actor)
+    if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after < 2**62:
+        raise InvalidValue("after must be a position from an earlier page.", "after")
+    limit = max(1, min(int(limit), 500))
+    rows = db.exec(
+        select(WebhookEvent)
+        .join(Transaction, Transaction.id == WebhookEvent.transaction_id)  # type: ignore[arg-type]
+        .where(
+            WebhookEvent.org_id == actor.org_id,
+            col(WebhookEvent.id) > after,
+            col(WebhookEvent.created_at) >= utcnow() - KEEP_EVENTS,
+            access.visible_transactions(actor),
+        )
+        .order_by(col(WebhookEvent.id))
+        .limit(limit)
+    ).all()
+    last = rows[-1].id if rows else after
+    return EventPage(events=[dict(e.payload) for e in rows], next_after=last or 0)
+
+
 def sweep_events(db: Session, now: datetime | None = None) -> int:
     """Forget events (and their deliveries) older than 30 days."""
     cutoff = (now or utcnow()) - KEEP_EVENTS

@@ -320,3 +320,30 @@ def test_send_test_and_redeliver(engine: Engine, w: World, receiver: Receiver) -
     assert len(stamps) == 2
     with Session(engine) as db, pytest.raises(NotFound):
         webhooks.redeliver(db, w.agent2, row.id)
+
+
+def test_events_can_be_read_again_through_the_api(
+    engine: Engine, w: World, receiver: Receiver
+) -> None:
+    _subscribe(engine, w.agent, receiver.url, ["task.created"])
+    _subscribe(engine, w.admin, receiver.url, ["task.created"])
+    with Session(engine, expire_on_commit=False) as db:
+        for title in ("One", "Two", "Three"):
+            tasks.create_task(db, w.agent, w.deal.id or 0, {"title": title})
+        tasks.create_task(db, w.agent2, w.other_deal.id or 0, {"title": "Elsewhere"})
+        db.commit()
+    with Session(engine) as db:
+        first = webhooks.events_since(db, w.agent, limit=2)
+        assert len(first.events) == 2 and first.events[0]["type"] == "task.created"
+        rest = webhooks.events_since(db, w.agent, after=first.next_after)
+        assert len(rest.events) == 1  # not agent2's file's event, recorded for the admin
+        assert webhooks.events_since(db, w.agent, after=rest.next_after).events == []
+        assert len(webhooks.events_since(db, w.admin).events) == 4
+        # agent2 sees only their own file's event; another brokerage nothing.
+        [theirs] = webhooks.events_since(db, w.agent2).events
+        assert theirs["data"]["transaction"]["id"] == w.other_deal.id
+        assert webhooks.events_since(db, w.outsider_admin).events == []
+        with pytest.raises(PermissionDenied):
+            webhooks.events_since(db, w.client)
+        with pytest.raises(ValidationFailed):
+            webhooks.events_since(db, w.agent, after=-1)
