@@ -93,7 +93,7 @@ _STATES = {
 }  # fmt: skip
 _CODES = set(_STATES.values())
 _ZIP_STATE = re.compile(r",\s*([A-Z]{2})\s+\d{5}(?:-\d{4})?\s*$")
-_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z'’ /&-]{1,60}?)\s*[:\-–]\s+(.+?)\s*$")
+_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z'\u2019 /&-]{1,60}?)\s*[:\-\u2013]\s+(.+?)\s*$")
 _DAYS = re.compile(r"(\d{1,3})\s*(?:\(?\s*(?:calendar|business)?\s*\)?\s*)?days?", re.I)
 _MONEY = re.compile(r"\$?\s*([0-9][0-9,]*(?:\.\d{1,2})?)")
 _DATE_FORMATS = (
@@ -103,8 +103,20 @@ _DATE_FORMATS = (
 _MONTHS = {
     m: i + 1
     for i, m in enumerate(
-        "january february march april may june july august september october november december"
-        .split()
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ]
     )
 }
 _LONG_DATE = re.compile(r"([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})")
@@ -141,7 +153,7 @@ class Reading:
 
 def _norm(name: str) -> str:
     name = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
-    name = name.replace("’", "'")
+    name = name.replace("\u2019", "'")
     return re.sub(r"[\s_.\-]+", " ", name).strip().lower()
 
 
@@ -152,9 +164,9 @@ def _match_label(label: str) -> str | None:
     best: tuple[int, str] | None = None
     for key, (_label, aliases) in FIELDS.items():
         for alias in aliases:
-            if text == alias or text.replace("'", "") == alias.replace("'", ""):
-                if best is None or len(alias) > best[0]:
-                    best = (len(alias), key)
+            same = text == alias or text.replace("'", "") == alias.replace("'", "")
+            if same and (best is None or len(alias) > best[0]):
+                best = (len(alias), key)
     return best[1] if best else None
 
 
@@ -279,7 +291,7 @@ def _page_lines(reader: Any) -> list[tuple[int, str]]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 text = page.extract_text() or ""
-        except Exception:  # noqa: BLE001 - a broken content stream reads as no text
+        except Exception:
             text = ""
         lines.extend((number, line) for line in text.splitlines() if line.strip())
     return lines
