@@ -386,3 +386,38 @@ def fill_preset(preset: Preset, offsets: dict[str, int]) -> Preset:
         for rule in preset.rules
     )
     return replace(preset, rules=rules)
+
+
+def propose_from_uploads(
+    db: Any,
+    actor: Any,
+    agreement: tuple[str, bytes],
+    addenda: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...] = (),
+    *,
+    max_bytes: int | None = None,
+) -> Reading:
+    """The gated entry point for "Start from the purchase agreement": only staff who may create
+    a transaction may have an agreement read; each file goes through the upload checks (size cap,
+    type sniffing, active content removed) before it is parsed. Nothing is stored here: the
+    agent confirms the proposals first, and the agreement is stored with the new file."""
+    from chronos.services import access, auth, files
+    from chronos.services.errors import ValidationFailed
+    from chronos.settings import get_settings
+
+    actor = access.require_staff(actor)
+    auth.require_verified(actor)
+    if len(addenda) > MAX_ADDENDA:
+        raise ValidationFailed({"addenda": f"Attach at most {MAX_ADDENDA} addenda."})
+    cap = max_bytes or get_settings().max_upload_bytes
+    cleaned: list[bytes] = []
+    for filename, data in (agreement, *addenda):
+        inspected, stored = files.prepare_upload(filename, data, max_bytes=cap)
+        if inspected.content_type != files.PDF:
+            raise ValidationFailed(
+                {"agreement": f"{inspected.filename} is not a PDF: upload the agreement as a PDF."}
+            )
+        cleaned.append(stored)
+    try:
+        return read_agreement(cleaned[0], cleaned[1:])
+    except AgreementUnreadable as exc:
+        raise ValidationFailed({"agreement": str(exc)}) from exc
