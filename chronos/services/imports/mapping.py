@@ -106,8 +106,8 @@ def normalise_header(name: str) -> str:
 def suggest_mapping(headers: tuple[str, ...] | list[str], kind: Kind) -> dict[str, str]:
     """{header: field} for the headers we recognise; each field is suggested at most once.
 
-    An exact alias wins over a partial one ("Buyer Agent Email" before "Buyer"), and an earlier
-    column wins a tie.
+    An exact alias wins over a partial one, an alias listed earlier over a later one, and an
+    earlier column wins a tie.
     """
     fields = FIELDS[kind]
     scored: list[tuple[int, int, str, str]] = []
@@ -116,17 +116,19 @@ def suggest_mapping(headers: tuple[str, ...] | list[str], kind: Kind) -> dict[st
         if not norm:
             continue
         for name, aliases in fields.items():
-            candidates = {normalise_header(a) for a in aliases} | {name.replace("_", " ")}
-            if norm in candidates:
-                scored.append((0, position, header, name))
+            ordered = [name.replace("_", " "), *(normalise_header(a) for a in aliases)]
+            if norm in ordered:
+                # An alias listed earlier is the stronger claim ("Property Address" is the
+                # street before "Loop Name" is).
+                scored.append((ordered.index(norm), position, header, name))
                 continue
             words = set(norm.split())
             best = max(
-                (len(set(c.split()) & words) / len(set(c.split()) | words) for c in candidates),
+                (len(set(c.split()) & words) / len(set(c.split()) | words) for c in ordered),
                 default=0.0,
             )
             if best >= 0.5:
-                scored.append((1 if best > 0.66 else 2, position, header, name))
+                scored.append((100 if best > 0.66 else 200, position, header, name))
     scored.sort()
     taken_fields: set[str] = set()
     result: dict[str, str] = {}
