@@ -78,7 +78,10 @@ def test_a_dotloop_export_maps_each_transaction_field_once() -> None:
 
 
 def test_a_skyslope_semicolon_export_is_sniffed_and_mapped() -> None:
-    body = SKYSLOPE + "\n12 Elm St;Salem;MA;01970;73100001;Pending;$650,000;03/14/2026;04/30/2026;Buyer;a@x.example\n"
+    body = (
+        SKYSLOPE
+        + "\n12 Elm St;Salem;MA;01970;73100001;Pending;$650,000;03/14/2026;04/30/2026;Buyer;a@x.example\n"
+    )
     profile = profile_csv(_file(body))
     assert profile.delimiter == ";"
     suggested = suggest_mapping(profile.headers, "transactions")
@@ -105,13 +108,19 @@ def test_the_held_out_format_still_gets_useful_suggestions() -> None:
     [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("utf-16", "utf-16"), ("cp1252", "cp1252")],
 )
 def test_the_encoding_is_detected_and_accented_names_survive(encoding: str, expected: str) -> None:
-    body = "First Name,Last Name,Email\n" + "Émile,Zoë Müller,emile@x.example\nRené,Façade,r@x.example\n" * 3
+    body = (
+        "First Name,Last Name,Email\n"
+        + "Émile,Zoë Müller,emile@x.example\nRené,Façade,r@x.example\n" * 3
+    )
     stream = _file(body, encoding)
     profile = profile_csv(stream)
     assert profile.encoding == expected
     assert profile.headers == ("First Name", "Last Name", "Email")
     rows = list(iter_rows(stream, profile))
-    assert rows[0] == (2, {"First Name": "Émile", "Last Name": "Zoë Müller", "Email": "emile@x.example"})
+    assert rows[0] == (
+        2,
+        {"First Name": "Émile", "Last Name": "Zoë Müller", "Email": "emile@x.example"},
+    )
     assert len(rows) == 6
 
 
@@ -254,7 +263,9 @@ def test_a_manifest_round_trips_through_json_and_is_checked() -> None:
     with pytest.raises(ImportFileRejected, match="not valid JSON"):
         Manifest.from_json("{")
     with pytest.raises(ImportFileRejected, match='both mapped to "street"'):
-        Manifest(kind="transactions", source=profile, columns={"City": "street", "Zip": "street"}).validate()
+        Manifest(
+            kind="transactions", source=profile, columns={"City": "street", "Zip": "street"}
+        ).validate()
     with pytest.raises(ImportFileRejected, match="not a people field"):
         Manifest(kind="people", source=profile, columns={"City": "price"}).validate()
     with pytest.raises(ImportFileRejected, match="Map a column to street"):
@@ -264,7 +275,9 @@ def test_a_manifest_round_trips_through_json_and_is_checked() -> None:
 
 
 def test_people_match_by_email_then_phone_then_name_and_address() -> None:
-    existing = person_key(email="Ann@X.example", phone="(617) 555-0100", name="Ann Lee", address="12 Elm St, Salem")
+    existing = person_key(
+        email="Ann@X.example", phone="(617) 555-0100", name="Ann Lee", address="12 Elm St, Salem"
+    )
     by_email = person_key(email="ann@x.example ", phone="", name="Someone", address="")
     by_phone = person_key(email="", phone="+1 617 555 0100", name="A. Lee", address="")
     by_name = person_key(email="", phone="", name="Lee Ann", address="12 Elm St Salem")

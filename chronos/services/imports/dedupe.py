@@ -56,9 +56,7 @@ class PersonKey:
     address: str
 
 
-def person_key(
-    *, email: str, phone: str, name: str, address: str, region: str = "US"
-) -> PersonKey:
+def person_key(*, email: str, phone: str, name: str, address: str, region: str = "US") -> PersonKey:
     return PersonKey(normalise_email(email), normalise_phone(phone, region), name, address)
 
 
@@ -74,7 +72,9 @@ def match_reason(row: PersonKey, existing: PersonKey) -> tuple[str, float] | Non
     return None
 
 
-def transaction_key(mls_number: str, street: str, unit: str, zip_code: str, side: str) -> tuple[str, str]:
+def transaction_key(
+    mls_number: str, street: str, unit: str, zip_code: str, side: str
+) -> tuple[str, str]:
     """("mls", number) when there is one, else ("address", street|unit|zip|side) folded."""
     mls = "".join(mls_number.split()).upper()
     if mls:

@@ -25,38 +25,113 @@ PEOPLE_FIELDS: dict[str, tuple[str, ...]] = {
     "last_name": ("last name", "lastname", "last", "surname", "family name", "contact last name"),
     "full_name": ("name", "full name", "contact name", "contact", "display name"),
     "email": ("email", "e-mail", "email address", "email 1", "primary email", "contact email"),
-    "phone": ("phone", "phone number", "phone 1", "mobile", "cell", "mobile phone",
-              "primary phone", "contact phone", "telephone"),
+    "phone": (
+        "phone",
+        "phone number",
+        "phone 1",
+        "mobile",
+        "cell",
+        "mobile phone",
+        "primary phone",
+        "contact phone",
+        "telephone",
+    ),
     "company": ("company", "organization", "brokerage", "company name", "firm"),
-    "street": ("address", "street", "street address", "address 1", "mailing address",
-               "property address"),
+    "street": (
+        "address",
+        "street",
+        "street address",
+        "address 1",
+        "mailing address",
+        "property address",
+    ),
     "city": ("city", "town", "address city", "property city"),
     "state": ("state", "province", "address state", "property state"),
     "zip": ("zip", "zip code", "postal code", "postcode", "address zip", "property zip"),
     "notes": ("notes", "note", "background", "description", "comments"),
 }
 TRANSACTION_FIELDS: dict[str, tuple[str, ...]] = {
-    "street": ("property address", "address", "street", "street address", "property street",
-               "loop name", "listing address", "transaction name", "property"),
+    "street": (
+        "property address",
+        "address",
+        "street",
+        "street address",
+        "property street",
+        "loop name",
+        "listing address",
+        "transaction name",
+        "property",
+    ),
     "unit": ("unit", "unit number", "apt", "suite"),
     "city": ("city", "property city", "town"),
     "state": ("state", "property state"),
     "zip": ("zip", "zip code", "postal code", "property zip", "property postal code"),
     "mls_number": ("mls", "mls number", "mls #", "mls id", "mls no", "listing id", "mls#"),
-    "price": ("price", "purchase price", "sale price", "sales price", "contract price",
-              "list price", "listing price", "offer price"),
-    "stage": ("stage", "status", "loop status", "transaction status", "deal stage",
-              "property status"),
-    "side": ("side", "representation", "transaction type", "deal type", "agent side",
-             "represent", "client type"),
-    "effective_date": ("effective date", "acceptance date", "contract date", "offer date",
-                       "accepted date", "contract acceptance date", "under contract date"),
-    "closing_date": ("closing date", "close date", "expected closing date", "settlement date",
-                     "escrow closing date", "coe date", "closing"),
-    "agent_email": ("agent email", "listing agent email", "buyer agent email", "agent e-mail",
-                    "assigned agent email", "owner email", "created by email"),
-    "client_name": ("client", "client name", "buyer", "buyer name", "seller", "seller name",
-                    "buyers", "sellers", "primary client"),
+    "price": (
+        "price",
+        "purchase price",
+        "sale price",
+        "sales price",
+        "contract price",
+        "list price",
+        "listing price",
+        "offer price",
+    ),
+    "stage": (
+        "stage",
+        "status",
+        "loop status",
+        "transaction status",
+        "deal stage",
+        "property status",
+    ),
+    "side": (
+        "side",
+        "representation",
+        "transaction type",
+        "deal type",
+        "agent side",
+        "represent",
+        "client type",
+    ),
+    "effective_date": (
+        "effective date",
+        "acceptance date",
+        "contract date",
+        "offer date",
+        "accepted date",
+        "contract acceptance date",
+        "under contract date",
+    ),
+    "closing_date": (
+        "closing date",
+        "close date",
+        "expected closing date",
+        "settlement date",
+        "escrow closing date",
+        "coe date",
+        "closing",
+    ),
+    "agent_email": (
+        "agent email",
+        "listing agent email",
+        "buyer agent email",
+        "agent e-mail",
+        "assigned agent email",
+        "owner email",
+        "created by email",
+    ),
+    "client_name": (
+        "client",
+        "client name",
+        "buyer",
+        "buyer name",
+        "seller",
+        "seller name",
+        "buyers",
+        "sellers",
+        "primary client",
+    ),
     "client_email": ("client email", "buyer email", "seller email", "primary client email"),
 }
 FIELDS: dict[Kind, dict[str, tuple[str, ...]]] = {
@@ -72,24 +147,52 @@ DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%m/%d/%y", "%d.%m.%Y", "%b 
 DATE_FIELDS = frozenset({"effective_date", "closing_date"})
 
 STAGE_WORDS: dict[str, Stage] = {
-    "pre listing": Stage.PRE_LISTING, "pre-listing": Stage.PRE_LISTING,
-    "coming soon": Stage.PRE_LISTING, "prospect": Stage.PRE_LISTING,
-    "active": Stage.ACTIVE_LISTING, "active listing": Stage.ACTIVE_LISTING,
-    "listing": Stage.ACTIVE_LISTING, "listed": Stage.ACTIVE_LISTING,
-    "pending": Stage.UNDER_CONTRACT, "under contract": Stage.UNDER_CONTRACT,
-    "contract": Stage.UNDER_CONTRACT, "in escrow": Stage.UNDER_CONTRACT,
-    "under agreement": Stage.UNDER_CONTRACT, "active under contract": Stage.UNDER_CONTRACT,
-    "clear to close": Stage.CLEAR_TO_CLOSE, "ctc": Stage.CLEAR_TO_CLOSE,
-    "closed": Stage.CLOSED, "sold": Stage.CLOSED, "settled": Stage.CLOSED,
-    "cancelled": Stage.CANCELLED, "canceled": Stage.CANCELLED, "withdrawn": Stage.CANCELLED,
-    "expired": Stage.CANCELLED, "terminated": Stage.CANCELLED, "fell through": Stage.CANCELLED,
+    "pre listing": Stage.PRE_LISTING,
+    "pre-listing": Stage.PRE_LISTING,
+    "coming soon": Stage.PRE_LISTING,
+    "prospect": Stage.PRE_LISTING,
+    "active": Stage.ACTIVE_LISTING,
+    "active listing": Stage.ACTIVE_LISTING,
+    "listing": Stage.ACTIVE_LISTING,
+    "listed": Stage.ACTIVE_LISTING,
+    "pending": Stage.UNDER_CONTRACT,
+    "under contract": Stage.UNDER_CONTRACT,
+    "contract": Stage.UNDER_CONTRACT,
+    "in escrow": Stage.UNDER_CONTRACT,
+    "under agreement": Stage.UNDER_CONTRACT,
+    "active under contract": Stage.UNDER_CONTRACT,
+    "clear to close": Stage.CLEAR_TO_CLOSE,
+    "ctc": Stage.CLEAR_TO_CLOSE,
+    "closed": Stage.CLOSED,
+    "sold": Stage.CLOSED,
+    "settled": Stage.CLOSED,
+    "cancelled": Stage.CANCELLED,
+    "canceled": Stage.CANCELLED,
+    "withdrawn": Stage.CANCELLED,
+    "expired": Stage.CANCELLED,
+    "terminated": Stage.CANCELLED,
+    "fell through": Stage.CANCELLED,
 }
 SIDE_WORDS: dict[str, str] = {
-    "buyer": "buyer", "buyers": "buyer", "buy": "buyer", "purchase": "buyer",
-    "buyer side": "buyer", "buyer's agent": "buyer", "selling": "buyer",
-    "seller": "seller", "sellers": "seller", "sell": "seller", "listing": "seller",
-    "list": "seller", "listing side": "seller", "seller side": "seller", "sale": "seller",
-    "dual": "dual", "both": "dual", "dual agency": "dual", "double ended": "dual",
+    "buyer": "buyer",
+    "buyers": "buyer",
+    "buy": "buyer",
+    "purchase": "buyer",
+    "buyer side": "buyer",
+    "buyer's agent": "buyer",
+    "selling": "buyer",
+    "seller": "seller",
+    "sellers": "seller",
+    "sell": "seller",
+    "listing": "seller",
+    "list": "seller",
+    "listing side": "seller",
+    "seller side": "seller",
+    "sale": "seller",
+    "dual": "dual",
+    "both": "dual",
+    "dual agency": "dual",
+    "double ended": "dual",
 }
 YES_WORDS = frozenset({"y", "yes", "true", "1", "x"})
 NO_WORDS = frozenset({"n", "no", "false", "0", ""})
@@ -177,7 +280,9 @@ class Manifest:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ImportFileRejected(f"The mapping is not valid JSON: {exc.msg} at line {exc.lineno}.") from exc
+            raise ImportFileRejected(
+                f"The mapping is not valid JSON: {exc.msg} at line {exc.lineno}."
+            ) from exc
         if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
             raise ImportFileRejected(f"The mapping must be a version {MANIFEST_VERSION} manifest.")
         kind = data.get("kind")
@@ -215,9 +320,13 @@ class Manifest:
             if not name:
                 continue
             if name not in known:
-                raise ImportFileRejected(f'Column "{column}" is mapped to "{name}", which is not a {self.kind} field.')
+                raise ImportFileRejected(
+                    f'Column "{column}" is mapped to "{name}", which is not a {self.kind} field.'
+                )
             if name in used:
-                raise ImportFileRejected(f'Columns "{used[name]}" and "{column}" are both mapped to "{name}".')
+                raise ImportFileRejected(
+                    f'Columns "{used[name]}" and "{column}" are both mapped to "{name}".'
+                )
             used[name] = column
         for group in REQUIRED[self.kind]:
             if not any(g in used for g in group) and not (group == ("side",) and self.default_side):
@@ -225,15 +334,21 @@ class Manifest:
         if headers is not None:
             missing = [c for c, n in self.columns.items() if n and c not in headers]
             if missing:
-                raise ImportFileRejected(f'The file has no column "{missing[0]}" that the mapping uses.')
+                raise ImportFileRejected(
+                    f'The file has no column "{missing[0]}" that the mapping uses.'
+                )
         if self.date_format is not None and self.date_format not in DATE_FORMATS:
             raise ImportFileRejected(f'"{self.date_format}" is not a date format Chronos reads.')
         for raw, stage in self.stage_names.items():
             if stage not in {s.value for s in Stage}:
-                raise ImportFileRejected(f'Stage name "{raw}" is mapped to "{stage}", which is not a stage.')
+                raise ImportFileRejected(
+                    f'Stage name "{raw}" is mapped to "{stage}", which is not a stage.'
+                )
         for raw, side in {**self.side_names, "": self.default_side or "buyer"}.items():
             if side not in {"buyer", "seller", "dual"}:
-                raise ImportFileRejected(f'Side "{raw}" is mapped to "{side}", which is not buyer, seller or dual.')
+                raise ImportFileRejected(
+                    f'Side "{raw}" is mapped to "{side}", which is not buyer, seller or dual.'
+                )
 
 
 class ValueRejected(ValueError):
@@ -270,7 +385,7 @@ def parse_date(raw: str, date_format: str | None) -> date | None:
         formats = (date_format,)
     for fmt in formats:
         try:
-            return datetime.strptime(value, fmt).date()  # noqa: DTZ007 - a calendar date, no zone
+            return datetime.strptime(value, fmt).date()
         except ValueError:
             continue
     raise ValueRejected(f'"{value}" is not a date in the chosen format.')

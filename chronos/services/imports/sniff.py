@@ -43,7 +43,11 @@ class SourceProfile:
     headers: tuple[str, ...]
 
     def to_json(self) -> dict[str, object]:
-        return {"encoding": self.encoding, "delimiter": self.delimiter, "headers": list(self.headers)}
+        return {
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "headers": list(self.headers),
+        }
 
 
 def detect_encoding(sample: bytes) -> str:
