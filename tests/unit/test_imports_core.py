@@ -307,3 +307,41 @@ def test_a_neutralised_cell_never_starts_a_formula_unless_it_is_a_number(cell: s
         pytest.fail(f"{cell!r} kept its formula prefix")
     if safe and safe[0] in "+-":
         assert any(ch.isdigit() for ch in safe)
+
+
+def test_an_xlsx_sheet_is_read_as_rows_with_dates_as_iso() -> None:
+    from openpyxl import Workbook
+
+    from chronos.services.imports.xlsx import iter_xlsx_rows, profile_xlsx
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Property Address", "MLS #", "Closing Date", "Sale Price"])
+    sheet.append(["12 Elm St", 73100001, date(2026, 4, 30), 650000])
+    sheet.append([None, None, None, None])
+    sheet.append(["9 Oak Ave", None, None, 1.5])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    profile = profile_xlsx(buffer)
+    assert profile.headers == ("Property Address", "MLS #", "Closing Date", "Sale Price")
+    rows = list(iter_xlsx_rows(buffer, profile))
+    assert rows[0] == (
+        2,
+        {
+            "Property Address": "12 Elm St",
+            "MLS #": "73100001",
+            "Closing Date": "2026-04-30",
+            "Sale Price": "650000",
+        },
+    )
+    assert rows[1][0] == 4
+    assert rows[1][1]["Sale Price"] == "1.5"
+
+
+def test_a_file_named_xlsx_that_is_not_one_is_refused() -> None:
+    from chronos.services.imports.xlsx import profile_xlsx
+
+    with pytest.raises(ImportFileRejected, match=r"not a readable \.xlsx"):
+        profile_xlsx(io.BytesIO(b"Name,Email\n"))
