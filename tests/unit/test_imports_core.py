@@ -345,3 +345,74 @@ def test_a_file_named_xlsx_that_is_not_one_is_refused() -> None:
 
     with pytest.raises(ImportFileRejected, match=r"not a readable \.xlsx"):
         profile_xlsx(io.BytesIO(b"Name,Email\n"))
+
+
+def test_the_people_preview_creates_updates_and_skips_with_reasons() -> None:
+    from chronos.services.imports.plan import plan_people
+
+    text = (
+        FOLLOW_UP_BOSS
+        + "\nAnn,Lee,ANN@x.example,,,,,,,\n"
+        + "Bob,Stone,,617-555-0199,,,,,,\n"
+        + "Cy,Ng,not-an-email,,,,,,,\n"
+        + ",,,,,,,,,\n"
+        + "Ann,Lee,ann@x.example,,,,,,,\n"
+        + "Dee,Roe,dee@x.example,,,=HYPERLINK(1),,,,\n"
+        + "Lee,Ann,,,,12 Elm St,Salem,,,\n"
+    )
+    stream = _file(text)
+    profile = profile_csv(stream)
+    manifest = Manifest(
+        kind="people", source=profile, columns=suggest_mapping(profile.headers, "people")
+    )
+    existing = [
+        (7, person_key(email="ann@x.example", phone="", name="Ann Lee", address="12 Elm St Salem")),
+        (8, person_key(email="", phone="(617) 555-0199", name="Robert Stone", address="")),
+    ]
+    plans = list(plan_people(iter_rows(stream, profile), manifest, existing))
+    summary = [(p.line, p.action, p.match_id, p.match_on or p.reason) for p in plans]
+    assert summary == [
+        (2, "update", 7, "email"),
+        (3, "update", 8, "phone"),
+        (4, "skip", None, '"not-an-email" is not an email address.'),
+        (6, "skip", None, "The same person as row 2 of this file."),
+        (7, "create", None, ""),
+        (8, "update", 7, "name and address (100%)"),
+    ]
+    assert plans[4].formulas_removed and plans[4].values["street"] == "HYPERLINK(1)"
+
+
+def test_the_transaction_preview_dedupes_by_mls_then_address_and_side() -> None:
+    from chronos.services.imports.plan import plan_transactions
+
+    text = (
+        HELD_OUT
+        + '\nBuyer,12 Elm St,Salem,01970,04/30/2026,Pending,"$650,000"\n'
+        + "Listing,12 Elm St,Salem,01970,04/30/2026,Pending,650000\n"
+        + "Buyer,12 Elm St,Salem,01970,,,\n"
+        + "Referral,3 Oak Ave,Salem,01970,,,\n"
+        + "Buyer,5 Pine Rd,Salem,01970,03/04/2026,,\n"
+        + "Buyer,,Salem,01970,,,\n"
+    )
+    stream = _file(text)
+    profile = profile_csv(stream)
+    columns = suggest_mapping(profile.headers, "transactions") | {"Postcode": "zip"}
+    manifest = Manifest(kind="transactions", source=profile, columns=columns)
+    existing = {transaction_key("", "12 Elm St", "", "01970", "seller"): 41}
+    plans = list(plan_transactions(iter_rows(stream, profile), manifest, existing))
+    summary = [(p.line, p.action, p.match_id, p.match_on or p.reason) for p in plans]
+    assert summary == [
+        (2, "create", None, ""),
+        (3, "update", 41, "address and side"),
+        (4, "skip", None, "The same transaction as row 2 of this file."),
+        (5, "skip", None, 'Side "Referral" is not buyer, seller or dual: map it in the mapping.'),
+        (
+            6,
+            "skip",
+            None,
+            '"03/04/2026" could be month/day or day/month: choose the date order in the mapping.',
+        ),
+        (7, "skip", None, "The row has no property address."),
+    ]
+    assert plans[0].values["price"] == Decimal("650000.00")
+    assert plans[0].values["stage"] == "under_contract"
