@@ -6,6 +6,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from chronos.api import (
+    agreement_routes,
     auth_routes,
     calendar_routes,
     export_routes,
@@ -24,6 +25,7 @@ def create_api() -> Starlette:
         routes=[
             *auth_routes.ROUTES,
             *form_routes.ROUTES,
+            *agreement_routes.ROUTES,
             *file_routes.ROUTES,
             *calendar_routes.ROUTES,
             *invitation_routes.ROUTES,

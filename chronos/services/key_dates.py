@@ -274,15 +274,35 @@ def _recompute_rows(
 
 
 def apply_preset(
-    db: Session, actor: User, transaction_id: int, preset_key: str, *, error_field: str = "preset"
+    db: Session,
+    actor: User,
+    transaction_id: int,
+    preset_key: str,
+    *,
+    error_field: str = "preset",
+    offsets: Mapping[str, int] | None = None,
 ) -> list[KeyDate]:
-    """Replace the transaction's key dates with a preset's, computed from its anchors."""
+    """Replace the transaction's key dates with a preset's, computed from its anchors;
+    ``offsets`` (rule key -> days, a built-in preset's computed rules only) puts a contract's
+    own periods in place of the typical ones."""
     txn = access.get_editable_transaction(db, actor, transaction_id)
     key = str(preset_key or "")
     preset = PRESETS.get(key)
     template = None if preset is not None else deadline_templates.find_for_apply(db, actor, key)
     rules: list[KeyDateRule]
     if preset is not None:
+        if offsets:
+            from chronos.services.agreement_reader import fill_preset
+
+            known = {
+                r.key for r in preset.rules if isinstance(getattr(r, "offset_days", None), int)
+            }
+            clean = {
+                k: int(v)
+                for k, v in offsets.items()
+                if k in known and isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 365
+            }
+            preset = fill_preset(preset, clean)
         name, rules = preset.name, list(preset.rules)
     elif template is not None:
         name, rules = template.name, deadline_templates.template_rules(template)

@@ -206,7 +206,8 @@ def create_transaction(db: Session, actor: User, data: dict[str, Any]) -> Transa
 
     ``data`` keys: side, stage (optional), owner_id (optional), the editable fields,
     client_name / client_email / client_phone, and deadline_preset (optional: a key of
-    ``chronos.deadlines.PRESETS`` whose key dates are computed from the dates given).
+    ``chronos.deadlines.PRESETS`` whose key dates are computed from the dates given) with
+    optional deadline_offsets (rule key -> days: the contract's own periods).
     """
     actor = access.require_staff(actor)
     auth.require_verified(actor)
@@ -289,7 +290,14 @@ def create_transaction(db: Session, actor: User, data: dict[str, Any]) -> Transa
         _add_participant_row(db, actor, txn, role, person=person)
     if preset:
         assert txn.id is not None
-        key_dates.apply_preset(db, actor, txn.id, preset, error_field="deadline_preset")
+        key_dates.apply_preset(
+            db,
+            actor,
+            txn.id,
+            preset,
+            error_field="deadline_preset",
+            offsets=data.get("deadline_offsets") or None,
+        )
     # After the dates and the first client: the checklist's due dates and assignees use them.
     tasks.apply_checklists(db, actor, txn, txn.stage)
     from chronos.services import compliance  # required documents (imports documents)
