@@ -30,7 +30,7 @@ from chronos.services.agreement_reader import MAX_ADDENDA, PERIOD_RULES, Reading
 from chronos.services.errors import PermissionDenied, ValidationFailed
 from chronos.storage import get_storage, new_key
 
-STAGING_PREFIX = "staging-agreement"
+STAGING_PREFIX = "agreementstaging"
 TOKEN_SECONDS = 2 * 3600
 SLOT_KEY = "purchase_agreement"
 EXPIRED = "This agreement upload has expired or belongs to another session. Upload it again."
