@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 UPLOAD_PATH = "/files/agreement"
 STAFF_ONLY = "Only brokerage staff start a transaction from an agreement."
+UNREADABLE = (
+    "The upload could not be read: send the agreement as a PDF file, with at most 4 addenda."
+)
 
 
 def _back(request: Request, **query: str) -> RedirectResponse:
@@ -94,7 +97,7 @@ async def upload_agreement(request: Request) -> Response:
         return _refused(request, f"The upload is larger than {human_size(limit)}.")
     except Exception as exc:  # malformed multipart, too many files or fields
         log.info("agreement upload refused: %s", exc)
-        return _refused(request, "The upload could not be read. Attach at most 4 addenda.")
+        return _refused(request, UNREADABLE)
     try:
         agreement = form.get("file")
         if not isinstance(agreement, UploadFile) or not (
@@ -117,8 +120,7 @@ async def upload_agreement(request: Request) -> Response:
                     raise PermissionDenied("Your session ended. Sign in again.")
                 staged = agreement_intake.stage(db, user, main, extra, max_bytes=per_file)
         except ChronosError as exc:
-            errors = getattr(exc, "errors", None) or {}
-            return _refused(request, "; ".join(errors.values()) if errors else exc.message)
+            return _refused(request, exc.message)
         except StorageError as exc:
             log.error("storage failed staging an agreement: %s", exc)
             return _refused(request, "The agreement could not be kept right now. Try again.")

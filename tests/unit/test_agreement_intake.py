@@ -77,7 +77,9 @@ def test_staging_keeps_the_files_and_opening_reads_them_again(db: Session, agent
 
 
 @pytest.mark.parametrize("persona", ["client", "attorney", "lender"])
-def test_outside_parties_may_not_stage_an_agreement(db: Session, request: Any, persona: str) -> None:
+def test_outside_parties_may_not_stage_an_agreement(
+    db: Session, request: Any, persona: str
+) -> None:
     with pytest.raises(PermissionDenied):
         _stage(db, request.getfixturevalue(persona))
 
