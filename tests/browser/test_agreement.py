@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, RunningApp, scalar, screenshot
+from tests.browser.conftest import PHONE, RunningApp, scalar, screenshot
 from tests.browser.conftest import sign_in as sign_in_as
 from tests.support import agreements
 
 pytestmark = pytest.mark.browser
+DESKTOP = {"width": 1280, "height": 900}
 
 
 def test_an_agent_starts_a_file_from_the_purchase_agreement(
