@@ -10,6 +10,7 @@ import reflex as rx
 
 from chronos import routes
 from chronos.components.layout import api_url, app_shell
+from chronos.components.native_form import native_form
 from chronos.components.once import once_attrs, once_input
 from chronos.components.ui import error_callout, field, loading_block, page_header
 from chronos.db import session_scope
@@ -233,7 +234,7 @@ NATIVE_FILE = {"fontSize": "16px", "maxWidth": "100%", "padding": "4px 0"}
 
 def _agreement_upload() -> rx.Component:
     """The native multipart form to ``POST /files/agreement`` (api/agreement_routes.py)."""
-    return rx.el.form(
+    return native_form(
         rx.flex(
             rx.flex(
                 rx.icon("file_text", size=18),
@@ -286,7 +287,7 @@ def _agreement_upload() -> rx.Component:
         ),
         action=api_url("/files/agreement"),
         method="post",
-        custom_attrs={"enctype": "multipart/form-data"},
+        enc_type="multipart/form-data",
         style={"margin": 0},
     )
 

@@ -7,16 +7,26 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
+from chronos.services import documents
 from tests.browser.conftest import PHONE, RunningApp, scalar, screenshot
 from tests.browser.conftest import sign_in as sign_in_as
 from tests.support import agreements
 
 pytestmark = pytest.mark.browser
 DESKTOP = {"width": 1280, "height": 900}
+
+
+def _read(page: Page) -> None:
+    """Back from POST /files/agreement with its token (or fail with the refusal's words)."""
+    page.wait_for_url(lambda url: "agreement=" in url or "upload=" in url or "sign-in" in url)
+    if "agreement=" not in page.url:
+        notice = parse_qs(urlsplit(page.url).query).get("upload", [""])[0]
+        pytest.fail(f"refused: {page.url} {documents.decode_notice(notice)}")
 
 
 def test_an_agent_starts_a_file_from_the_purchase_agreement(
@@ -38,7 +48,7 @@ def test_an_agent_starts_a_file_from_the_purchase_agreement(
     page.locator("#agreement-file").set_input_files(str(contract))
     page.locator("#agreement-addenda").set_input_files(str(extra))
     page.get_by_role("button", name="Read the agreement").click()
-    page.wait_for_url(lambda url: "agreement=" in url)
+    _read(page)
     proposals = page.locator("#agreement-proposals")
     expect(proposals.get_by_text("Purchase price")).to_be_visible()
     expect(proposals.get_by_text("450000.00")).to_be_visible()
@@ -90,7 +100,7 @@ def test_an_agent_starts_a_file_from_the_purchase_agreement(
     page.goto(f"{app_server.base_url}/transactions/new")
     page.locator("#agreement-file").set_input_files(str(contract))
     page.get_by_role("button", name="Read the agreement").click()
-    page.wait_for_url(lambda url: "agreement=" in url)
+    _read(page)
     expect(page.locator("#agreement-proposals").get_by_text("Purchase price")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
     screenshot(page, "new-transaction-agreement-phone-dark")
