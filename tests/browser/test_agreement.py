@@ -29,6 +29,18 @@ def _read(page: Page) -> None:
         pytest.fail(f"refused: {page.url} {documents.decode_notice(notice)}")
 
 
+def _no_serious_axe_violations(page: Page) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("critical", "serious")
+    ]
+    assert bad == []
+
+
 def test_an_agent_starts_a_file_from_the_purchase_agreement(
     browser: Browser, app_server: RunningApp, tmp_path: Path
 ) -> None:
@@ -67,6 +79,7 @@ def test_an_agent_starts_a_file_from_the_purchase_agreement(
     expect(page.get_by_role("combobox", name="Key-date preset")).to_contain_text("Texas")
     assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"] + 1
     screenshot(page, "new-transaction-agreement-desktop")
+    _no_serious_axe_violations(page)
     # the agent corrects one field and confirms
     page.get_by_label("Option period (days)").fill("8")
     page.get_by_role("button", name="Create transaction").click()
@@ -104,6 +117,7 @@ def test_an_agent_starts_a_file_from_the_purchase_agreement(
     expect(page.locator("#agreement-proposals").get_by_text("Purchase price")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
     screenshot(page, "new-transaction-agreement-phone-dark")
+    _no_serious_axe_violations(page)
     page.get_by_role("button", name="Start over").click()
     expect(page.get_by_role("button", name="Read the agreement")).to_be_visible()
     expect(page.get_by_label("Street address")).to_have_value("")
@@ -126,4 +140,5 @@ def test_a_scanned_agreement_says_to_enter_the_details_by_hand(
         "No text layer: enter the details by hand"
     )
     screenshot(page, "new-transaction-agreement-scan-phone")
+    _no_serious_axe_violations(page)
     ctx.close()
