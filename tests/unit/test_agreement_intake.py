@@ -237,3 +237,33 @@ def test_start_over_drops_the_staged_files(engine: Engine, ui: World) -> None:
     assert redirect_path(call(NewTransactionState.start_over, state)) == "/transactions/new"
     assert not get_storage().exists(key)
     assert state.proposals == [] and state.agreement_name == ""
+
+
+def test_more_than_four_addenda_are_refused_and_nothing_is_staged(db: Session, agent: Any) -> None:
+    extra = [(f"a{i}.pdf", agreements.addendum("Closing Date: 04/20/2026")) for i in range(5)]
+    with pytest.raises(ValidationFailed, match="at most 4 addenda"):
+        intake.stage(db, agent, ("contract.pdf", agreements.fillable_agreement()), extra)
+
+
+def test_preset_offsets_only_take_sane_days_for_the_presets_own_rules(
+    db: Session, agent: Any
+) -> None:
+    from chronos.services import key_dates, transactions
+
+    txn = transactions.create_transaction(
+        db,
+        agent,
+        {"street": "5 Offset Ln", "city": "Austin", "state": "TX", "side": "buyer",
+         "effective_date": "2026-03-02", "closing_date": "2026-04-10"},
+    )  # fmt: skip
+    rows = key_dates.apply_preset(
+        db,
+        agent,
+        txn.id or 0,
+        "tx_trec",
+        offsets={"option_period": True, "earnest_money": -2, "nope": 3},  # type: ignore[dict-item]
+    )
+    got = {r.key: r.computed_date for r in rows}
+    assert got["option_period"] == date(2026, 3, 12)  # the preset's 10 days: True is no number
+    assert got["earnest_money"] == date(2026, 3, 5)  # 3 days: a negative offset is ignored
+    assert "nope" not in got
