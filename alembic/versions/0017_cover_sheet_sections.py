@@ -30,5 +30,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("organizations", schema=None) as batch_op:
-        batch_op.drop_column("cover_sheet_sections")
+    # Not a batch (copy-and-move) on SQLite: every table references organizations, and with
+    # foreign keys on, dropping the old copy would fail. SQLite 3.35+ drops a column in place.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE organizations DROP COLUMN cover_sheet_sections")
+    else:
+        op.drop_column("organizations", "cover_sheet_sections")
