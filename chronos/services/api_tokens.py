@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from chronos.models import ApiToken, Role, User, utcnow
+from chronos.observability import context as log_context
 from chronos.services import access, auth, security_log
 from chronos.services.errors import NotFound, PermissionDenied, ValidationFailed
 from chronos.services.security_log import Client, Kind
@@ -237,6 +238,7 @@ def resolve(db: Session, secret: str | None) -> Bearer | None:
     if token.last_used_at is None or now - token.last_used_at > _TOUCH_INTERVAL:
         token.last_used_at = now
         db.add(token)
+    log_context.bind_actor(user)  # user and organization on the request's log lines
     return Bearer(user=user, token=token)
 
 

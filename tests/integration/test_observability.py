@@ -25,7 +25,8 @@ from chronos import db as chronos_db
 from chronos import migrate, settings
 from chronos.jobs import tasks as job_tasks
 from chronos.logging_setup import build_handler
-from chronos.services import auth, transactions
+from chronos.models import User
+from chronos.services import api_tokens, auth, transactions
 
 PASSWORD = "correct-horse-battery"
 ORIGIN = "http://testserver"
@@ -496,10 +497,14 @@ def test_sentry_gets_the_error_with_request_and_user_ids_and_no_secrets(
     assert _sign_in(client) == 303
     cookie = client.cookies.get("chronos_session")
     assert cookie
+    with chronos_db.session_scope() as db:
+        agent = db.get(User, world["agent_id"])
+        token = api_tokens.create(db, agent, name="script", scopes="read,write").secret
+    # A personal API token on the request (a cookie too: the token request ignores it).
     r = client.patch(
         f"/api/v1/transactions/{world['deal_id']}",
         json={"notes": "x", "password": "body-secret-value-123"},
-        headers={"Origin": ORIGIN, "Authorization": "Bearer api-token-secret-456"},
+        headers={"Origin": ORIGIN, "Authorization": f"Bearer {token}"},
     )
     assert r.status_code == 500
     sentry_sdk.flush(timeout=5)
@@ -519,6 +524,6 @@ def test_sentry_gets_the_error_with_request_and_user_ids_and_no_secrets(
         cookie,
         "hunter2-is-the-password",
         "body-secret-value-123",
-        "api-token-secret-456",
+        token,
     ):
         assert secret.encode() not in raw, secret
