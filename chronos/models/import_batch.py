@@ -13,7 +13,7 @@ from chronos.models.base import utcnow
 
 
 class ImportBatch(SQLModel, table=True):
-    """One file an admin imports. ``state``: ``ready`` (mapped, not started), ``running``,
+    """One file an admin imports. ``state``: ``ready`` (mapped, not started), ``queued``, ``running``,
     ``done``, ``failed`` (``error`` says why) or ``undone`` (``undone_at``).
 
     ``storage_key`` is the uploaded file in ``storage/`` (never the public upload dir);

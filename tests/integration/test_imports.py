@@ -280,3 +280,69 @@ def test_the_preview_counts_the_whole_file_and_writes_nothing(db: Session, world
     assert _count(db, Person) == count
     with pytest.raises(PermissionDenied):
         runner.preview(db, world.agent, PEOPLE_CSV, manifest)
+
+
+def test_the_job_runs_a_queued_batch_and_stores_its_progress_on_the_row(
+    db: Session, world: World, engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chronos import db as chronos_db
+
+    monkeypatch.setattr(chronos_db, "get_engine", lambda: engine)
+    batch = runner.create_batch(
+        db,
+        world.admin,
+        file_name="p.csv",
+        data=PEOPLE_CSV,
+        manifest=_manifest(PEOPLE_CSV, "people"),
+    )
+    assert batch.id is not None
+    assert runner.start(db, world.admin, batch.id).state == "queued"
+    db.commit()
+    with pytest.raises(Conflict, match="queued"):
+        runner.start(db, world.admin, batch.id)
+    runner.execute(batch.id)
+    db.expire_all()
+    done = db.get(ImportBatch, batch.id)
+    assert done is not None
+    assert (done.state, done.processed_rows, done.created_count) == ("done", 6, 3)
+    assert done.finished_at is not None
+
+
+def test_the_job_fails_a_batch_whose_admin_is_no_longer_an_admin(
+    db: Session, world: World, engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chronos import db as chronos_db
+
+    monkeypatch.setattr(chronos_db, "get_engine", lambda: engine)
+    batch = runner.create_batch(
+        db,
+        world.admin,
+        file_name="p.csv",
+        data=PEOPLE_CSV,
+        manifest=_manifest(PEOPLE_CSV, "people"),
+    )
+    assert batch.id is not None
+    runner.start(db, world.admin, batch.id)
+    world.admin.role = "agent"
+    db.add(world.admin)
+    db.commit()
+    runner.execute(batch.id)
+    db.expire_all()
+    failed = db.get(ImportBatch, batch.id)
+    assert failed is not None
+    assert (failed.state, failed.error) == ("failed", "Only a brokerage admin can import files.")
+    assert failed.processed_rows == 0
+
+
+def test_only_an_admin_can_start_an_import(db: Session, world: World) -> None:
+    batch = runner.create_batch(
+        db,
+        world.admin,
+        file_name="p.csv",
+        data=PEOPLE_CSV,
+        manifest=_manifest(PEOPLE_CSV, "people"),
+    )
+    assert batch.id is not None
+    with pytest.raises(PermissionDenied):
+        runner.start(db, world.agent, batch.id)
+    assert batch.state == "ready"

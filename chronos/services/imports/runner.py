@@ -521,7 +521,7 @@ def run_batch(
     """
     actor = require_admin(actor)
     batch = get_batch(db, actor, batch_id)
-    if batch.state in ("done", "undone"):
+    if batch.state in ("done", "undone", "running"):
         raise Conflict(f"This import is already {batch.state}.")
     save = commit or db.flush
     manifest = batch_manifest(batch)
@@ -569,9 +569,42 @@ def run_batch(
 def fail_batch(db: Session, batch_id: int, message: str) -> None:
     """Mark a batch failed (the job's last resort); its rows so far stay, a re-run resumes."""
     batch = db.get(ImportBatch, batch_id)
-    if batch is not None and batch.state == "running":
+    if batch is not None and batch.state in ("queued", "running"):
         batch.state, batch.error = "failed", message[:1000]
         db.add(batch)
+
+
+def execute(batch_id: int) -> None:
+    """The ``run_import`` job's body: run a batch as the admin who made it, committing per
+    chunk (the page polls the batch row for progress). A refusal or crash marks it failed with
+    a reason; a re-run resumes after the rows already recorded."""
+    from chronos.db import session_scope
+
+    try:
+        with session_scope() as db:
+            batch = db.get(ImportBatch, batch_id)
+            if batch is None or batch.state in ("done", "undone"):
+                return
+            actor = db.get(User, batch.admin_id) if batch.admin_id else None
+            run_batch(db, require_admin(actor), batch_id, commit=db.commit)
+    except ChronosError as exc:
+        with session_scope() as db:
+            fail_batch(db, batch_id, exc.message)
+    except Exception:
+        log.exception("import batch %s crashed", batch_id)
+        with session_scope() as db:
+            fail_batch(db, batch_id, "The import stopped on an unexpected error; run it again.")
+
+
+def start(db: Session, actor: User, batch_id: int) -> ImportBatch:
+    """Queue a ready (or failed) batch for the ``run_import`` job."""
+    batch = get_batch(db, actor, batch_id)
+    if batch.state not in ("ready", "failed"):
+        raise Conflict(f"This import is {batch.state}; it cannot be started again.")
+    batch.state, batch.error = "queued", ""
+    db.add(batch)
+    db.flush()
+    return batch
 
 
 # ---------------------------------------------------------------- undo
@@ -613,7 +646,7 @@ def undo_batch(db: Session, actor: User, batch_id: int) -> ImportBatch:
     batch = get_batch(db, actor, batch_id)
     if batch.state == "undone":
         raise Conflict("This import was already undone.")
-    if batch.state == "running":
+    if batch.state in ("queued", "running"):
         raise Conflict("This import is still running; undo it when it has finished.")
     rows = list(
         db.exec(
