@@ -346,3 +346,14 @@ def test_only_an_admin_can_start_an_import(db: Session, world: World) -> None:
     with pytest.raises(PermissionDenied):
         runner.start(db, world.agent, batch.id)
     assert batch.state == "ready"
+
+
+def test_a_row_the_service_refuses_is_skipped_with_its_reason_and_the_rest_still_import(
+    db: Session, world: World
+) -> None:
+    data = b"First Name,Email,Phone\r\nZed,zed@example.com,12\r\nYul,yul@example.com,\r\n"
+    batch = _import(db, world.admin, data, "people")
+    assert _outcomes(db, batch)[2] == ("skipped", "Not a valid phone number.")
+    assert _outcomes(db, batch)[3][0] == "created"
+    assert db.exec(select(Person).where(Person.email == "zed@example.com")).first() is None
+    assert db.exec(select(Person).where(Person.email == "yul@example.com")).first() is not None
