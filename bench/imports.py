@@ -41,6 +41,12 @@ TX_HEADER = "Property Address,City,State,Zip,MLS Number,Loop Status,Purchase Pri
 PEOPLE_HEADER = "First Name,Last Name,Email 1,Phone 1,Address,City,Zip\n"
 
 
+def _person(i: int) -> tuple[str, str, str]:
+    """Names with every initial and 200 ZIP codes, like a brokerage's region (a file of one
+    town and one initial would put everybody in one fuzzy block)."""
+    return f"{chr(65 + i % 26)}nn{i}", f"{chr(65 + (i // 26) % 26)}ee{i}", f"0{1000 + i % 200:04d}"
+
+
 def _write(path: Path, rows: int, kind: str) -> None:
     with path.open("w", encoding="utf-8", newline="") as out:
         if kind == "transactions":
@@ -52,8 +58,10 @@ def _write(path: Path, rows: int, kind: str) -> None:
         else:
             out.write(PEOPLE_HEADER)
             for i in range(rows):
+                first, last, zip_code = _person(i)
                 out.write(
-                    f"First{i},Last{i},p{i}@x.example,617555{i % 10000:04d},{i} Oak Ave,Salem,01970\n"
+                    f"{first},{last},p{i}@x.example,617555{i % 10000:04d},{i} Oak Ave,Salem,"
+                    f"{zip_code}\n"
                 )
 
 
@@ -85,8 +93,8 @@ def _run(path: Path, kind: str) -> dict[str, float]:
                     person_key(
                         email=f"other{i}@y.example",
                         phone="",
-                        name=f"First{i} Last{i}" if i % 10 == 0 else f"Someone{i} Else",
-                        address=f"{i} Oak Ave Salem 01970",
+                        name=" ".join(_person(i)[:2]) if i % 10 == 0 else f"Other{i} Person{i}",
+                        address=f"{i} Oak Ave Salem {_person(i)[2]}",
                     ),
                 )
                 for i in range(50_000)
