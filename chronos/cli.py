@@ -460,6 +460,93 @@ def import_archive_command(archive: Path, name: str, slug: str) -> None:
         click.echo(f"WARNING: {count:,} {table} rows pointed at rows not in the archive.", err=True)
 
 
+@cli.command("import")
+@click.argument("kind", type=click.Choice(["people", "transactions"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--org", "org_slug", required=True, help="The brokerage's slug.")
+@click.option(
+    "--mapping",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A saved mapping manifest (JSON); without it the suggested mapping is used.",
+)
+@click.option("--dry-run", is_flag=True, help="Show what each row would do; change nothing.")
+@click.option("--as-admin", "admin_email", help="The admin it runs as (default: the first one).")
+@click.option(
+    "--rejected",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the skipped rows and their reasons to this CSV.",
+)
+@_friendly_errors
+def import_command(
+    kind: str,
+    file: Path,
+    org_slug: str,
+    mapping: Path | None,
+    dry_run: bool,
+    admin_email: str | None,
+    rejected: Path | None,
+) -> None:
+    """Import people or transactions from a CSV or .xlsx file (re-running it changes nothing)."""
+    from chronos.db import session_scope
+    from chronos.models import User
+    from chronos.services.imports import runner
+    from chronos.services.imports.mapping import Manifest, suggest_mapping
+
+    data = file.read_bytes()
+    with session_scope() as db:
+        org = db.exec(select(Organization).where(Organization.slug == org_slug)).first()
+        if org is None:
+            raise click.ClickException(f"No brokerage has the slug {org_slug!r}.")
+        admins = select(User).where(
+            User.org_id == org.id,
+            User.role == Role.ADMIN.value,
+            User.is_active == True,  # noqa: E712
+        )
+        if admin_email:
+            admins = admins.where(func.lower(User.email) == admin_email.strip().lower())
+        admin = db.exec(admins.order_by(User.id)).first()  # type: ignore[arg-type]
+        if admin is None:
+            raise click.ClickException(f"{org_slug} has no active admin to import as.")
+        if mapping is not None:
+            manifest = Manifest.from_json(mapping.read_text(encoding="utf-8"))
+            if manifest.kind != kind:
+                raise click.ClickException(f"The mapping is for {manifest.kind}, not {kind}.")
+            manifest.source = runner.source_profile(data, file.name, manifest.source)
+        else:
+            profile = runner.read_profile(data, file.name)
+            manifest = Manifest(
+                kind=kind,  # type: ignore[arg-type]
+                source=profile,
+                columns=suggest_mapping(profile.headers, kind),  # type: ignore[arg-type]
+            )
+            for column, field_name in sorted(manifest.columns.items()):
+                click.echo(f"  {column} -> {field_name}")
+        started = time.monotonic()
+        if dry_run:
+            result = runner.preview(db, admin, data, manifest, limit=20)
+            click.echo(
+                f"Dry run of {file.name}: {result.counts['create']:,} to create, "
+                f"{result.counts['update']:,} to update, {result.counts['skip']:,} to skip. "
+                "Nothing was changed."
+            )
+            for plan in result.rows:
+                if plan.action != "create":
+                    click.echo(f"  row {plan.line}: {plan.action} {plan.reason or plan.match_on}")
+            db.rollback()
+            return
+        batch = runner.create_batch(db, admin, file_name=file.name, data=data, manifest=manifest)
+        db.commit()
+        assert batch.id is not None
+        runner.run_batch(db, admin, batch.id, commit=db.commit)
+        if rejected is not None:
+            rejected.write_text(runner.rejected_rows_csv(db, admin, batch.id), encoding="utf-8")
+    click.echo(
+        f"Imported {file.name} into {org_slug} as batch {batch.id} in "
+        f"{time.monotonic() - started:.1f}s: {batch.created_count:,} created, "
+        f"{batch.updated_count:,} updated, {batch.skipped_count:,} skipped."
+    )
+
+
 def main() -> None:
     cli(prog_name="chronos")
 

@@ -12,6 +12,7 @@ from chronos.services.timeline import EventRow
 
 KIND_ICONS = {
     "transaction_created": "file_plus",
+    "imported": "file_up",
     "stage_changed": "arrow_right_left",
     "dates_changed": "calendar_clock",
     "details_updated": "pencil",

@@ -13,6 +13,8 @@
 - ``send_digests()`` every hour: the daily digest of the users whose digest hour it is.
 - ``build_export(name)``: an admin's brokerage export (``services.org_export``), then its link
   by email.
+- ``run_import(batch_id)``: an admin's CSV/Excel import (``services.imports.runner``),
+  progress committed on the batch row per chunk.
 - ``sweep_idempotency()`` every 6 hours: idempotency keys past their day.
 - ``deliver_webhooks()`` after a commit that recorded webhook events, and
   ``sweep_webhooks()`` every minute: attempt the due deliveries (``services.webhooks``; each
@@ -51,6 +53,7 @@ class Jobs:
     send_digests: TaskWrapper
     sweep_idempotency: TaskWrapper
     build_export: TaskWrapper
+    run_import: TaskWrapper
     deliver_webhooks: TaskWrapper
     sweep_webhooks: TaskWrapper
 
@@ -114,6 +117,12 @@ def register_tasks(huey: Huey) -> Jobs:
 
         org_export.build(name)
 
+    @huey.task(name="run_import")
+    def run_import(batch_id: int) -> None:
+        from chronos.services.imports import runner
+
+        runner.execute(batch_id)
+
     @huey.periodic_task(crontab(minute="17", hour="*/6"), name="sweep_idempotency")
     def sweep_idempotency() -> None:
         from chronos.db import session_scope
@@ -152,6 +161,7 @@ def register_tasks(huey: Huey) -> Jobs:
         send_digests=send_digests,
         sweep_idempotency=sweep_idempotency,
         build_export=build_export,
+        run_import=run_import,
         deliver_webhooks=deliver_webhooks,
         sweep_webhooks=sweep_webhooks,
     )

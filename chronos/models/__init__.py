@@ -30,6 +30,7 @@ from chronos.models.document import (
 from chronos.models.email import EmailMessage
 from chronos.models.event import Event
 from chronos.models.idempotency import IdempotencyKey
+from chronos.models.import_batch import ImportBatch, ImportRow
 from chronos.models.key_date import DeadlineTemplate, KeyDate
 from chronos.models.message import (
     EmailTemplate,
@@ -69,6 +70,8 @@ __all__ = [
     "Event",
     "FormTemplate",
     "IdempotencyKey",
+    "ImportBatch",
+    "ImportRow",
     "Invitation",
     "KeyDate",
     "LenderCondition",

@@ -48,6 +48,8 @@ SKIPPED_TABLES = frozenset(
         "webhook_subscriptions",  # signing secrets and URLs: subscribe again in the new one
         "webhook_events",
         "webhook_deliveries",
+        "import_batches",  # a record of uploads into this Chronos, with their storage keys
+        "import_rows",
         "idempotency_keys",
         "webhook_receipts",
         "notifications",

@@ -284,3 +284,60 @@ def test_import_archive_brings_an_export_into_another_chronos(
     assert "Imported" in result.output and "Forgot password" in result.output
     with _session() as db:
         assert len(db.exec(select(Transaction)).all()) == 4
+
+
+def test_import_people_dry_run_changes_nothing_then_imports_and_re_runs_idempotently(
+    env: Path, tmp_path: Path
+) -> None:
+    _migrated()
+    assert run("generate", "-n", "2", "--slug", "north-shore").exit_code == 0
+    csv_path = tmp_path / "contacts.csv"
+    csv_path.write_text(
+        "First Name,Last Name,Email\r\nNed,North,ned@example.com\r\nBad,Row,nope\r\n",
+        encoding="utf-8",
+    )
+    with _session() as db:
+        before = len(db.exec(select(Person)).all())
+    dry = run("import", "people", str(csv_path), "--org", "north-shore", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "1 to create, 0 to update, 1 to skip. Nothing was changed." in dry.output
+    assert "Email -> email" in dry.output
+    with _session() as db:
+        assert len(db.exec(select(Person)).all()) == before
+    rejected = tmp_path / "rejected.csv"
+    first = run(
+        "import", "people", str(csv_path), "--org", "north-shore", "--rejected", str(rejected)
+    )
+    assert first.exit_code == 0, first.output
+    assert "1 created, 0 updated, 1 skipped." in first.output
+    import csv
+
+    with rejected.open(encoding="utf-8", newline="") as fh:
+        assert list(csv.reader(fh))[1][:2] == ["3", '"nope" is not an email address.']
+    again = run("import", "people", str(csv_path), "--org", "north-shore")
+    assert "0 created, 0 updated, 2 skipped." in again.output
+    with _session() as db:
+        assert len(db.exec(select(Person)).all()) == before + 1
+
+
+def test_import_refuses_a_mapping_for_the_other_kind_and_an_unknown_brokerage(
+    env: Path, tmp_path: Path
+) -> None:
+    _migrated()
+    assert run("generate", "-n", "1", "--slug", "north-shore").exit_code == 0
+    csv_path = tmp_path / "deals.csv"
+    csv_path.write_text("Property Address,Side\r\n1 Main St,Buyer\r\n", encoding="utf-8")
+    mapping = tmp_path / "m.json"
+    mapping.write_text(
+        '{"version": 1, "kind": "people", "columns": {"Property Address": "first_name"}}',
+        encoding="utf-8",
+    )
+    wrong = run(
+        "import", "transactions", str(csv_path), "--org", "north-shore", "--mapping", str(mapping)
+    )
+    assert wrong.exit_code != 0 and "The mapping is for people, not transactions." in wrong.output
+    nowhere = run("import", "transactions", str(csv_path), "--org", "nowhere")
+    assert nowhere.exit_code != 0 and "No brokerage has the slug 'nowhere'" in nowhere.output
+    ok = run("import", "transactions", str(csv_path), "--org", "north-shore")
+    assert ok.exit_code == 0, ok.output
+    assert "1 created, 0 updated, 0 skipped." in ok.output

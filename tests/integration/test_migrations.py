@@ -57,6 +57,8 @@ MODEL_TABLES = {
     "webhook_subscriptions",
     "webhook_events",
     "webhook_deliveries",
+    "import_batches",
+    "import_rows",
 }
 
 
@@ -98,7 +100,7 @@ def _pending_diff(url: str) -> list:
 
 def test_the_history_has_a_single_head() -> None:
     script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
-    assert script.get_heads() == ["0019"]
+    assert script.get_heads() == ["0020"]
 
 
 def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
@@ -106,7 +108,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0019"
+    assert _current_revision(empty_url) == "0020"
 
     migrate.downgrade(empty_url)
     assert _tables(empty_url) == {"alembic_version"}
@@ -114,7 +116,7 @@ def test_upgrade_downgrade_upgrade_round_trips(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert _tables(empty_url) == MODEL_TABLES | {"alembic_version"}
-    assert _current_revision(empty_url) == "0019"
+    assert _current_revision(empty_url) == "0020"
     assert _pending_diff(empty_url) == []
 
 

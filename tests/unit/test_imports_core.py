@@ -416,3 +416,40 @@ def test_the_transaction_preview_dedupes_by_mls_then_address_and_side() -> None:
     ]
     assert plans[0].values["price"] == Decimal("650000.00")
     assert plans[0].values["stage"] == "under_contract"
+
+
+def test_the_fuzzy_pass_compares_only_within_the_rows_zip_and_name_initial_block() -> None:
+    from chronos.services.imports.plan import fuzzy_block, plan_people
+
+    assert fuzzy_block("Jon Smith", "12 Elm St 02139") == fuzzy_block(
+        "John Smith", "12 Elm St. 02139"
+    )
+    assert fuzzy_block("Jon Smith", "12 Elm St 02139") != fuzzy_block(
+        "Jon Smith", "12 Elm St 02140"
+    )
+    text = (
+        "First Name,Last Name,Address,Zip\nJon,Smith,12 Elm St,02139\nJon,Smith,12 Elm St,02140\n"
+    )
+    stream = _file(text)
+    profile = profile_csv(stream)
+    manifest = Manifest(
+        kind="people", source=profile, columns=suggest_mapping(profile.headers, "people")
+    )
+    existing = [(5, person_key(email="", phone="", name="John Smith", address="12 Elm St. 02139"))]
+    plans = list(plan_people(iter_rows(stream, profile), manifest, existing))
+    assert [(p.action, p.match_id) for p in plans] == [("update", 5), ("create", None)]
+
+
+def test_an_earlier_imports_exact_row_key_finds_a_person_without_email_or_phone() -> None:
+    from chronos.services.imports.plan import person_row_key, plan_people
+
+    stream = _file("First Name,Last Name\nPia,Park\n")
+    profile = profile_csv(stream)
+    manifest = Manifest(
+        kind="people", source=profile, columns=suggest_mapping(profile.headers, "people")
+    )
+    known = {person_row_key("Pia Park", ""): 9}
+    plans = list(plan_people(iter_rows(stream, profile), manifest, [], known))
+    assert [(p.action, p.match_id, p.match_on) for p in plans] == [
+        ("update", 9, "an earlier import of this row")
+    ]

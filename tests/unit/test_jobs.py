@@ -87,7 +87,7 @@ def test_every_task_is_registered_once_under_a_stable_name(jobs: Jobs) -> None:
         "sweep_idempotency",
         "sweep_webhooks",
     ]
-    once = ["deliver_email", "build_export", "deliver_webhooks"]
+    once = ["deliver_email", "build_export", "deliver_webhooks", "run_import"]
     assert names == {f"chronos.jobs.tasks.{n}" for n in [*once, *periodic]}
     assert [t.__name__ for t in jobs.huey._registry._periodic_tasks] == periodic
 
