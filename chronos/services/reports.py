@@ -563,10 +563,13 @@ def _off_days(today: date, horizon_days: int = 400) -> list[date]:
 
 
 def _factor_queries(
-    actor: User, filters: Filters, today: date, now: datetime
+    actor: User, filters: Filters, today: date, now: datetime, only: list[int] | None = None
 ) -> list[tuple[str, Any]]:
-    """One SELECT (transaction_id, detail count) per factor, over visible open files."""
+    """One SELECT (transaction_id, detail count) per factor, over visible open files (or just
+    the files ``only`` lists, to read back the factors of the top scores)."""
     scope = [*_conditions(actor, filters), col(Transaction.stage).in_(OPEN_STAGE_VALUES)]
+    if only is not None:
+        scope.append(col(Transaction.id).in_(only))
     soon = today + timedelta(days=2)
     deadline_soon = (
         select(KeyDate.transaction_id.label("tid"), func.count().label("n"))  # type: ignore[attr-defined]
@@ -633,19 +636,7 @@ def at_risk(
     today = today or date.today()
     now = now or datetime.now(UTC)
     limit = max(1, min(int(limit), 200))
-    parts = _factor_queries(actor, filters, today, now)
-    selects = []
-    for key, query in parts:
-        sub = query.subquery()
-        selects.append(
-            select(
-                sub.c.tid,
-                sub.c.n,
-                literal(FACTOR_WEIGHTS[key]).label("w"),
-                literal(key).label("k"),
-            )
-        )
-    scored = union_all(*selects).subquery()
+    scored = _scored(_factor_queries(actor, filters, today, now))
     top = db.exec(
         select(scored.c.tid, func.sum(scored.c.w).label("score"))
         .group_by(scored.c.tid)
@@ -655,9 +646,8 @@ def at_risk(
     if not top:
         return []
     ids = [int(tid) for tid, _ in top]
-    details = db.exec(
-        select(scored.c.tid, scored.c.k, scored.c.n).where(scored.c.tid.in_(ids))
-    ).all()
+    again = _scored(_factor_queries(actor, filters, today, now, only=ids))
+    details = db.exec(select(again.c.tid, again.c.k, again.c.n)).all()
     found: dict[int, dict[str, int]] = {}
     for tid, key, n in details:  # at most five rows per listed file
         found.setdefault(int(tid), {})[str(key)] = int(n)
@@ -688,6 +678,22 @@ def at_risk(
             )
         )
     return result
+
+
+def _scored(parts: list[tuple[str, Any]]) -> Any:
+    """UNION ALL of the factor queries as (tid, n, weight, key) rows."""
+    selects = []
+    for key, query in parts:
+        sub = query.subquery()
+        selects.append(
+            select(
+                sub.c.tid,
+                sub.c.n,
+                literal(FACTOR_WEIGHTS[key]).label("w"),
+                literal(key).label("k"),
+            )
+        )
+    return union_all(*selects).subquery()
 
 
 def _detail(key: str, n: int, txn: Transaction) -> str:
