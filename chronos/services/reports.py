@@ -658,9 +658,7 @@ def at_risk(
     found: dict[int, dict[str, int]] = {}
     for tid, key, n in details:  # at most five rows per listed file
         found.setdefault(int(tid), {})[str(key)] = int(n)
-    txns = {
-        t.id: t for t in db.exec(select(Transaction).where(col(Transaction.id).in_(ids))).all()
-    }
+    txns = {t.id: t for t in db.exec(select(Transaction).where(col(Transaction.id).in_(ids))).all()}
     result = []
     for tid, score in top:
         txn = txns[int(tid)]

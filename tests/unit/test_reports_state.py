@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from chronos import db as chronos_db
 from chronos.models import User
 from chronos.state.reports import ReportsState
-from tests.factories import World, deactivate
+from tests.factories import World, deactivate, make_transaction
 from tests.unit.test_state_handlers import call, make_state, redirect_path
 
 
@@ -75,3 +75,18 @@ def test_signed_out_and_deactivated_users_see_nothing(engine: Engine, ui: World)
         deactivate(db, db.get(User, ui.agent.id))
     call(ReportsState.load, state)
     assert not state.loaded and state.stages == []
+
+
+def test_today_shows_the_agents_own_at_risk_files_only(engine: Engine, ui: World) -> None:
+    from chronos.pages.today import TodayState
+
+    with chronos_db.session_scope(engine) as db:
+        txn = make_transaction(db, db.get(User, ui.agent.id), stage="under_contract")
+        txn_id = txn.id  # under contract with no key dates: a listed factor
+    mine = make_state(TodayState, engine, ui.agent, "/today")
+    call(TodayState.load, mine)
+    assert txn_id in {r.transaction_id for r in mine.at_risk}
+    assert all(r.factors and r.score > 0 for r in mine.at_risk)
+    bob = make_state(TodayState, engine, ui.agent2, "/today")
+    call(TodayState.load, bob)
+    assert txn_id not in {r.transaction_id for r in bob.at_risk}
