@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from chronos.models import KeyDate, Task, Transaction, User
 from chronos.services import reports
@@ -241,3 +241,27 @@ def test_every_report_has_a_csv_with_a_header_and_unknown_names_are_refused(
         assert header and all(len(r) == len(header) for r in rows)
     with pytest.raises(ValidationFailed):
         reports.csv_rows(db, world.admin, "salaries", ALL)
+
+
+def test_the_daily_digest_lists_the_users_at_risk_files(db: Session, world: World) -> None:
+    from chronos.models import EmailMessage
+    from chronos.services import notifications, tasks
+
+    morning = datetime(2024, 1, 20, 12, 0, tzinfo=UTC)  # 07:00 in New York
+    tasks.create_task(
+        db,
+        world.agent,
+        world.deal.id or 0,
+        {"title": "Call the lender", "due_date": "2024-01-20", "assignee": f"u:{world.agent.id}"},
+    )
+    risky = _file(db, world.agent, stage="under_contract", street="9 Undated Way")
+    db.commit()
+    notifications.send_digests(db, morning)
+    db.commit()
+    [digest] = db.exec(
+        select(EmailMessage).where(
+            EmailMessage.to_address == world.agent.email, EmailMessage.template == "daily_digest"
+        )
+    ).all()
+    assert "At-risk files" in digest.text_body and risky.street in digest.text_body
+    assert "No effective or closing date (+15)" in digest.text_body
