@@ -421,9 +421,7 @@ def _content() -> rx.Component:
         rx.cond(
             ReportsState.loaded,
             rx.cond(
-                (ReportsState.stages.length() == 0)
-                & (ReportsState.at_risk.length() == 0)
-                & (ReportsState.closed == 0),
+                ~ReportsState.has_data,
                 empty_state(
                     "chart_column",
                     "Nothing to report yet",

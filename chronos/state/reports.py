@@ -39,6 +39,7 @@ class ReportsState(SessionState):
     agents: list[Choice] = []
     loading: bool = True
     loaded: bool = False
+    has_data: bool = False  # anything at all to chart (else the page shows its empty state)
     error: str = ""
 
     stages: list[StageRow] = []
@@ -80,7 +81,7 @@ class ReportsState(SessionState):
         self.at_risk, self.agents = [], []
         self.closed = self.cancelled = self.year = 0
         self.fall_through_label = "0%"
-        self.loaded = False
+        self.loaded = self.has_data = False
 
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
@@ -131,6 +132,15 @@ class ReportsState(SessionState):
         self.fall_through_label = durations.fall_through_label
         self.deadlines_by_kind, self.deadlines_by_agent = deadlines.by_kind, deadlines.by_agent
         self.late_files, self.at_risk = deadlines.late_files, risky
+        self.has_data = bool(
+            any(s.files for s in self.stages)
+            or any(w.files for w in self.new_contracts + self.upcoming)
+            or any(m.this_year or m.last_year for m in self.months)
+            or self.closed
+            or self.cancelled
+            or self.deadlines_by_kind
+            or self.at_risk
+        )
         self.error, self.loading, self.loaded = "", False, True
         return None
 

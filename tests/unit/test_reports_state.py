@@ -90,3 +90,17 @@ def test_today_shows_the_agents_own_at_risk_files_only(engine: Engine, ui: World
     bob = make_state(TodayState, engine, ui.agent2, "/today")
     call(TodayState.load, bob)
     assert txn_id not in {r.transaction_id for r in bob.at_risk}
+
+
+def test_filters_that_match_nothing_leave_the_page_empty_not_broken(
+    engine: Engine, ui: World
+) -> None:
+    state = _state(engine, ui.agent)
+    call(ReportsState.load, state)
+    assert state.has_data
+    call(ReportsState.set_property_type, state, "land")
+    call(ReportsState.load, state)
+    assert state.loaded and not state.has_data and state.error == ""
+    call(ReportsState.clear_filters, state)
+    call(ReportsState.load, state)
+    assert state.has_data and state.property_type == "all"
