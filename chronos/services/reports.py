@@ -570,13 +570,10 @@ def _off_days(today: date, horizon_days: int = 400) -> list[date]:
 
 
 def _factor_queries(
-    actor: User, filters: Filters, today: date, now: datetime, only: list[int] | None = None
+    actor: User, filters: Filters, today: date, now: datetime
 ) -> list[tuple[str, Any]]:
-    """One SELECT (transaction_id, detail count) per factor, over visible open files (or just
-    the files ``only`` lists, to read back the factors of the top scores)."""
+    """One SELECT (transaction_id, detail count) per factor, over visible open files."""
     scope = [*_conditions(actor, filters), col(Transaction.stage).in_(OPEN_STAGE_VALUES)]
-    if only is not None:
-        scope.append(col(Transaction.id).in_(only))
     soon = today + timedelta(days=2)
     deadline_soon = (
         select_(KeyDate.transaction_id.label("tid"), func.count().label("n"))  # type: ignore[attr-defined]
@@ -640,30 +637,33 @@ def at_risk(
 ) -> list[AtRiskRow]:
     """Open files scored by plain, listed factors (weights in ``FACTORS``), riskiest first.
 
-    The score is summed in SQL over a UNION ALL of one query per factor, so only the top
-    ``limit`` files are ever read back with their factors."""
+    The score (and each factor's count) is summed in SQL over a UNION ALL of one query per
+    factor, in one pass, so only the top ``limit`` files are ever read back."""
     actor = _require(actor)
     today = today or date.today()
     now = now or datetime.now(UTC)
     limit = max(1, min(int(limit), 200))
     scored = _scored(_factor_queries(actor, filters, today, now))
+    # One pass: the score and each factor's count per file, only the top files read back.
+    per_factor = [func.max(case((scored.c.k == key, scored.c.n))).label(key) for key, *_ in FACTORS]
     top = db.exec(
-        select_(scored.c.tid, func.sum(scored.c.w).label("score"))
+        select_(scored.c.tid, func.sum(scored.c.w).label("score"), *per_factor)
         .group_by(scored.c.tid)
         .order_by(func.sum(scored.c.w).desc(), scored.c.tid)
         .limit(limit)
     ).all()
     if not top:
         return []
-    ids = [int(tid) for tid, _ in top]
-    again = _scored(_factor_queries(actor, filters, today, now, only=ids))
-    details = db.exec(select_(again.c.tid, again.c.k, again.c.n)).all()
-    found: dict[int, dict[str, int]] = {}
-    for tid, key, n in details:  # at most five rows per listed file
-        found.setdefault(int(tid), {})[str(key)] = int(n)
+    ids = [int(row[0]) for row in top]
+    found: dict[int, dict[str, int]] = {
+        int(row[0]): {
+            key: int(n) for (key, *_), n in zip(FACTORS, row[2:], strict=True) if n is not None
+        }
+        for row in top
+    }
     txns = {t.id: t for t in db.exec(select(Transaction).where(col(Transaction.id).in_(ids))).all()}
     result = []
-    for tid, score in top:
+    for tid, score, *_counts in top:
         txn = txns[int(tid)]
         factors = [
             Factor(
