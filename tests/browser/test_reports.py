@@ -55,7 +55,11 @@ def test_the_reports_page_paints_charts_filters_and_downloads(
 
     page.set_viewport_size(PHONE)
     page.emulate_media(color_scheme="dark")
+    page.reload()  # as a phone opens it (charts size themselves on first paint)
     expect(charts.first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    chart_width = page.locator(".recharts-surface").first.bounding_box()
+    assert chart_width and chart_width["width"] <= PHONE["width"]
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"] + 1, f"the page scrolls sideways at 390 px ({width} px)"
     screenshot(page, "reports-phone-dark")
