@@ -33,6 +33,7 @@ from chronos.pages import (  # noqa: F401  (each module registers its pages)
     person,
     pipeline,
     portal,
+    reports,
     reset_password,
     review,
     sign_in,

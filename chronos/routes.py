@@ -7,6 +7,7 @@ from chronos.models import Role
 SIGN_IN = "/sign-in"
 PIPELINE = "/pipeline"
 TODAY = "/today"
+REPORTS = "/reports"
 CALENDAR = "/calendar"
 NOTIFICATIONS = "/notifications"
 EMAIL_TEMPLATES = "/templates"

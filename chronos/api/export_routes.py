@@ -30,7 +30,7 @@ from chronos import routes
 from chronos.api.security import foreign_request, token_from_cookie_header
 from chronos.db import session_scope
 from chronos.models import User
-from chronos.services import auth, cover_sheet, exports, org_export
+from chronos.services import auth, cover_sheet, exports, org_export, reports
 from chronos.services.errors import AuthenticationFailed, ChronosError, ValidationFailed
 from chronos.services.validation import in_id_range
 
@@ -56,6 +56,27 @@ def _people(db: Session, actor: User, q: Any) -> Iterator[str]:
 
 def _tasks(db: Session, actor: User, q: Any) -> Iterator[str]:
     return exports.tasks_csv(db, actor, open_only=q.get("all") != "1")
+
+
+def _report(db: Session, actor: User, q: Any, name: str) -> Iterator[str]:
+    filters = reports.parse_filters(
+        period=q.get("period", ""),
+        agent=q.get("agent", ""),
+        side=q.get("side", ""),
+        property_type=q.get("property_type", ""),
+        stage=q.get("stage", ""),
+    )
+    header, rows = reports.csv_rows(db, actor, name, filters)
+    return exports.to_csv(header, rows)
+
+
+async def report_csv(request: Request) -> Response:
+    """/api/v1/reports/{name}.csv: one report's table with the page's filters."""
+    name = request.path_params["name"]
+    if name not in reports.REPORTS:
+        return JSONResponse({"error": "Unknown report."}, status_code=404)
+    handler = _download(f"report-{name}", lambda db, actor, q: _report(db, actor, q, name))
+    return await handler(request)
 
 
 def _download(name: str, make: Maker) -> Callable[[Request], Any]:
@@ -162,4 +183,5 @@ ROUTES = [
     Route(f"{PREFIX}/transactions.csv", _download("pipeline", _pipeline), methods=["GET"]),
     Route(f"{PREFIX}/people.csv", _download("contacts", _people), methods=["GET"]),
     Route(f"{PREFIX}/tasks.csv", _download("tasks", _tasks), methods=["GET"]),
+    Route(f"{PREFIX}/reports/{{name}}.csv", report_csv, methods=["GET"]),
 ]

@@ -97,6 +97,7 @@ def navbar(active: str, user_name: Var, role_label: Var, is_staff: Var) -> rx.Co
         nav_link("Calendar", "calendar_days", routes.CALENDAR, active == "calendar"),
         nav_link("New", "circle_plus", routes.NEW_TRANSACTION, active == "new", on_phones=False),
         nav_link("People", "users", routes.PEOPLE, active == "people"),
+        nav_link("Reports", "chart_column", routes.REPORTS, active == "reports", on_phones=False),
         spacing="1",
     )
     portal_links = rx.flex(

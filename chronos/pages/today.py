@@ -23,13 +23,15 @@ from chronos.components.ui import (
 )
 from chronos.db import session_scope
 from chronos.pages.registry import page
-from chronos.services import key_dates, tasks
+from chronos.services import key_dates, reports, tasks
 from chronos.services.errors import ChronosError
 from chronos.services.key_dates import DeadlineRow
+from chronos.services.reports import AtRiskRow
 from chronos.services.tasks import TaskRow
 from chronos.state.session import STAFF, SessionState
 
 LIST_LIMIT = 50
+AT_RISK_LIMIT = 5
 
 
 class TodayState(SessionState):
@@ -41,6 +43,7 @@ class TodayState(SessionState):
     next_days_total: int = 0
     deadlines: list[DeadlineRow] = []
     deadlines_total: int = 0
+    at_risk: list[AtRiskRow] = []  # the Reports page's at-risk list, its top files
     today_label: str = ""
     loading: bool = True
     error: str = ""
@@ -50,6 +53,7 @@ class TodayState(SessionState):
         self.overdue, self.due_today, self.next_days, self.deadlines = [], [], [], []
         self.overdue_total = self.due_today_total = self.next_days_total = 0
         self.deadlines_total = 0
+        self.at_risk = []
 
     @rx.event
     def load(self):  # type: ignore[no-untyped-def]
@@ -63,6 +67,9 @@ class TodayState(SessionState):
                 today = tasks.org_today(db, user.org_id)
                 view = tasks.today_view(db, user, today=today, limit=LIST_LIMIT)
                 deadlines, total = key_dates.upcoming_deadlines(db, user, today=today)
+                risky = reports.at_risk(
+                    db, user, reports.Filters(), today=today, limit=AT_RISK_LIMIT
+                )
             self.overdue, self.due_today, self.next_days = (
                 view.overdue,
                 view.due_today,
@@ -72,6 +79,7 @@ class TodayState(SessionState):
             self.due_today_total = view.due_today_total
             self.next_days_total = view.next_days_total
             self.deadlines, self.deadlines_total = deadlines, total
+            self.at_risk = risky
             self.today_label = _long_date(today)
             self.error = ""
         except ChronosError as exc:
@@ -207,6 +215,31 @@ def _deadlines() -> rx.Component:
     )
 
 
+def _at_risk() -> rx.Component:
+    return rx.card(
+        rx.flex(
+            rx.flex(
+                rx.heading("At risk", size="4", as_="h2"),
+                rx.link("All reports", href=routes.REPORTS, size="2"),
+                justify="between",
+                align="center",
+            ),
+            rx.foreach(
+                TodayState.at_risk,
+                lambda r: rx.flex(
+                    rx.link(r.address, href="/transactions/" + r.transaction_id.to_string()),
+                    rx.text("Score ", r.score.to_string(), ": ", r.summary, size="1"),
+                    direction="column",
+                ),
+            ),
+            direction="column",
+            spacing="2",
+        ),
+        width="100%",
+        id="today-at-risk",
+    )
+
+
 def _content() -> rx.Component:
     nothing = (
         (TodayState.overdue_total == 0)
@@ -257,7 +290,12 @@ def _content() -> rx.Component:
                         direction="column",
                         spacing="3",
                     ),
-                    _deadlines(),
+                    rx.flex(
+                        _deadlines(),
+                        rx.cond(TodayState.at_risk.length() > 0, _at_risk()),
+                        direction="column",
+                        spacing="3",
+                    ),
                     columns=rx.breakpoints(initial="1", md="3fr 2fr"),
                     spacing="3",
                     width="100%",

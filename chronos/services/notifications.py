@@ -37,7 +37,7 @@ from chronos.models import (
     utcnow,
 )
 from chronos.models.transaction import format_address
-from chronos.services import access, key_dates, tasks
+from chronos.services import access, key_dates, reports, tasks
 from chronos.services.errors import ValidationFailed
 from chronos.services.pagination import Page, clamp_page
 
@@ -636,6 +636,32 @@ def send_digests(db: Session, now: datetime | None = None) -> int:
             continue  # already sent today
         note.emailed_at = now
         db.add(note)
+        sections = [
+            {"title": "Overdue", "total": view.overdue_total, "rows": _digest_rows(view.overdue)},
+            {
+                "title": "Due today",
+                "total": view.due_today_total,
+                "rows": _digest_rows(view.due_today),
+            },
+            {
+                "title": "Later this week",
+                "total": view.next_days_total,
+                "rows": _digest_rows(view.next_days),
+            },
+        ]
+        if user.is_staff:  # the Reports page's at-risk list, its top files (as on Today)
+            risky = reports.at_risk(db, user, reports.Filters(), today=today, now=now, limit=5)
+            if risky:
+                sections.append(
+                    {
+                        "title": "At-risk files",
+                        "total": len(risky),
+                        "rows": [
+                            {"title": r.summary, "address": r.address, "due": f"score {r.score}"}
+                            for r in risky
+                        ],
+                    }
+                )
         mail.queue_email(
             db,
             to=user.email,
@@ -643,23 +669,7 @@ def send_digests(db: Session, now: datetime | None = None) -> int:
             context={
                 "name": user.full_name.split(" ")[0],
                 "date": f"{today:%A} {today.day} {today:%B}",
-                "sections": [
-                    {
-                        "title": "Overdue",
-                        "total": view.overdue_total,
-                        "rows": _digest_rows(view.overdue),
-                    },
-                    {
-                        "title": "Due today",
-                        "total": view.due_today_total,
-                        "rows": _digest_rows(view.due_today),
-                    },
-                    {
-                        "title": "Later this week",
-                        "total": view.next_days_total,
-                        "rows": _digest_rows(view.next_days),
-                    },
-                ],
+                "sections": sections,
                 "deadlines": [
                     {
                         "label": d.label,
