@@ -28,7 +28,7 @@ GUARDED = "_chronos_arguments_checked"
 REFUSED = "That request was not understood. Reload the page and try again."
 
 
-def _fits(value: Any, hint: Any) -> bool:  # noqa: PLR0911 (one case per kind of annotation)
+def _fits(value: Any, hint: Any) -> bool:
     if hint is Any or hint is inspect.Parameter.empty:
         return True
     origin = typing.get_origin(hint)

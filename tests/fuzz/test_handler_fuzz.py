@@ -151,8 +151,8 @@ def test_a_handler_survives_hostile_arguments(
     plausible = [fuzz_world.deal.id, fuzz_world.seller_contact.id, "2026-03-02", "a", 1]
     keys = _form_keys(handler.fn)
     value = hostile(plausible)
-    form = st.fixed_dictionaries({}, optional={k: value for k in keys}) if keys else value
-    args = st.fixed_dictionaries({p: form if keys else value for p in params})
+    form = st.fixed_dictionaries({}, optional=dict.fromkeys(keys, value)) if keys else value
+    args = st.fixed_dictionaries(dict.fromkeys(params, form if keys else value))
 
     @FUZZ
     @given(payload=args)
