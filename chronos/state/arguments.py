@@ -122,11 +122,22 @@ def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     return checked
 
 
-def guard_handlers(cls: type) -> None:
-    """Put every public handler ``cls`` defines behind the check (before Reflex sees them)."""
-    for name, value in list(cls.__dict__.items()):
-        if name.startswith("_") or not inspect.isfunction(value):
+def guard_handlers(cls: Any) -> None:
+    """Put every public handler ``cls`` gets, its own and its mixins', behind the check.
+
+    Called before Reflex turns the methods into event handlers; a mixin's method is set on
+    ``cls`` already checked (and named ``cls.name``, as Reflex's own copy of it would be)."""
+    own = [(name, value) for name, value in cls.__dict__.items()]
+    mixed = [
+        (name, value)
+        for mixin in cls._mixins()
+        for name, value in mixin.__dict__.items()
+        if name not in cls.__dict__ and getattr(cls, name, None) is value
+    ]
+    for name, value in [*own, *mixed]:
+        if not cls._item_is_event_handler(name, value) or not inspect.isfunction(value):
             continue
-        if getattr(value, "__override_base_method__", False):
-            continue
-        setattr(cls, name, guard(value))
+        checked = guard(value)
+        if checked is not value:
+            checked.__qualname__ = f"{cls.__name__}.{name}"
+        setattr(cls, name, checked)

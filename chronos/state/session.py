@@ -93,7 +93,8 @@ class SessionState(rx.State):
     resend_busy: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        # Before Reflex turns the methods into event handlers: each checks its arguments.
+        # Before Reflex turns the methods into event handlers: every public handler of a page
+        # state, its mixins' included, checks its arguments first (state/arguments.py).
         guard_handlers(cls)
         super().__init_subclass__(**kwargs)
 
