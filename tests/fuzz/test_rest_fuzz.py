@@ -186,6 +186,7 @@ def test_a_route_answers_hostile_input_without_a_500_or_a_half_save(
         token = open_token(fuzz_engine, fuzz_world, "agent")
         http.cookies.clear()
         http.cookies.set(cookie_name, token)
+        error_log.records.clear()
         before = _counts(fuzz_engine)
         url = _path(template, path)
         answer = (
@@ -193,12 +194,22 @@ def test_a_route_answers_hostile_input_without_a_500_or_a_half_save(
             if method != "GET"
             else (http.get(url, params=query, headers={"origin": ORIGIN, **head}))
         )
-        assert answer.status_code < 500, (method, url, answer.status_code, answer.text[:300])
+        # A readiness probe says 503 by design when it is not ready (this database was not
+        # built by the migrations); every other 5xx is a crash.
+        ready_probe = template == "/readyz" and answer.status_code == 503
+        assert answer.status_code < 500 or ready_probe, (
+            method,
+            url,
+            answer.status_code,
+            answer.text[:300],
+        )
         assert "Traceback" not in answer.text
         if answer.status_code >= 400:
             after = _counts(fuzz_engine)
             changed = {t for t in before if before[t] != after[t]} - set(MAY_CHANGE_ON_ERROR)
             assert not changed, (method, url, answer.status_code, answer.text[:200], changed)
-        assert not error_log.records, [r.getMessage() for r in error_log.records]
+        assert not error_log.records, [
+            (r.getMessage(), r.exc_info and repr(r.exc_info[1])) for r in error_log.records
+        ]
 
     run()
