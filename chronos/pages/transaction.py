@@ -10,6 +10,7 @@ import reflex as rx
 from chronos import routes
 from chronos.components.calendar_links import add_date_link, file_dates_link, ics_href
 from chronos.components.layout import api_url, app_shell
+from chronos.components.once import once_attrs, once_input
 from chronos.components.timeline import timeline_list
 from chronos.components.ui import (
     empty_state,
@@ -33,7 +34,15 @@ from chronos.pages.transaction_lender import LenderPanelState, lender_panel
 from chronos.pages.transaction_messages import MessagePanelState, messages_panel
 from chronos.pages.transaction_signatures import SignaturePanelState, signatures_panel
 from chronos.pages.transaction_tasks import TaskPanelState, tasks_panel
-from chronos.services import invitations, key_dates, people, timeline, transactions, users
+from chronos.services import (
+    idempotency,
+    invitations,
+    key_dates,
+    people,
+    timeline,
+    transactions,
+    users,
+)
 from chronos.services.errors import ChronosError, NotFound, ValidationFailed
 from chronos.services.invitations import InvitationRow
 from chronos.services.key_dates import KeyDateRow, PresetOption
@@ -42,6 +51,8 @@ from chronos.services.security_log import Client
 from chronos.services.timeline import EventRow
 from chronos.services.transactions import TransactionDetail
 from chronos.services.users import StaffMember
+from chronos.services.validation import parse_id
+from chronos.state import once
 from chronos.state.session import EXTERNAL, SessionState
 
 # Which portal role a contact is invited as, by their role on the deal.
@@ -91,6 +102,12 @@ class TransactionState(SessionState):
     has_more_events: bool = False
     timeline_show: str = "all"
     note_kind: str = "call"
+    # Per-form idempotency keys (state/once.py): a double Enter or click adds one note / one
+    # participant.
+    note_once_key: str = ""
+    _note_once_done: str = ""
+    participant_once_key: str = ""
+    _participant_once_done: str = ""
     note_error: str = ""
     loading: bool = True
     error: str = ""
@@ -156,6 +173,8 @@ class TransactionState(SessionState):
             return rx.redirect(routes.portal_transaction(self._param("txn_id")), replace=True)
         self.stage_target, self.stage_reason, self.stage_error = "", "", ""
         self.events_page = 1
+        once.fresh(self, form="note")
+        once.fresh(self, form="participant")
         try:
             with session_scope() as db:
                 txn_id = self._txn_id()
@@ -215,18 +234,30 @@ class TransactionState(SessionState):
 
     @rx.event
     def add_note(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
+        key = once.key_of(form)
+        if once.repeated(self, key, form="note"):
+            return None  # a double Enter: the first note stands
         user = self._actor()
         if user is None:
             return rx.redirect(routes.SIGN_IN)
+        body, kind = str(form.get("note") or ""), self.note_kind
         try:
             with session_scope() as db:
-                timeline.add_note(
-                    db, user, self._txn_id(), str(form.get("note") or ""), kind=self.note_kind
+                txn_id = self._txn_id()
+                idempotency.once(
+                    db,
+                    user,
+                    "note.create",
+                    key,
+                    {"transaction": txn_id, "note": body, "kind": kind},
+                    lambda: timeline.add_note(db, user, txn_id, body, kind=kind).id,
                 )
         except ChronosError as exc:
             self.note_error = exc.message
+            once.settle(self, key, done=False, form="note")
             return None
         self.note_error = ""
+        once.settle(self, key, done=True, form="note")
         return TransactionState.reload_events
 
     @rx.event
@@ -452,6 +483,8 @@ class TransactionState(SessionState):
     @rx.event
     def set_add_open(self, value: bool) -> None:
         self.add_open = value
+        if value:
+            once.fresh(self, form="participant")
 
     @rx.event
     def set_add_mode(self, value: str | list[str]):  # type: ignore[no-untyped-def]
@@ -503,46 +536,71 @@ class TransactionState(SessionState):
 
     @rx.event
     def add_participant(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
+        key = once.key_of(form)
+        if once.repeated(self, key, form="participant"):
+            return None  # a double click on "Add": the first participant stands
         user = self._actor()
         if user is None:
             return rx.redirect(routes.SIGN_IN)
+        names = ("first_name", "last_name", "email", "phone", "company")
+        fields = {k: form.get(k, "") for k in names}
         try:
+            request = {
+                "transaction": self._txn_id(),
+                "mode": self.add_mode,
+                "role": self.add_role,
+                "user": self.picked_user_id,
+                "person": self.picked_person_id,
+                **(fields if self.add_mode == "new" else {}),
+            }
             with session_scope() as db:
-                txn_id = self._txn_id()
-                if self.add_mode == "staff":
-                    if not self.picked_user_id:
-                        raise ValidationFailed({"user": "Choose a staff member."})
-                    transactions.add_participant(
-                        db, user, txn_id, role=self.add_role, user_id=int(self.picked_user_id)
-                    )
-                elif self.add_mode == "new":
-                    person = people.create_person(
-                        db,
-                        user,
-                        {
-                            k: form.get(k, "")
-                            for k in ("first_name", "last_name", "email", "phone", "company")
-                        },
-                    )
-                    transactions.add_participant(
-                        db, user, txn_id, role=self.add_role, person_id=person.id
-                    )
-                else:
-                    if not self.picked_person_id:
-                        raise ValidationFailed({"contact": "Search for a contact and pick one."})
-                    transactions.add_participant(
-                        db, user, txn_id, role=self.add_role, person_id=self.picked_person_id
-                    )
+                idempotency.once(
+                    db,
+                    user,
+                    "participant.create",
+                    key,
+                    request,
+                    lambda: self._add_participant(db, user, fields),
+                )
             with session_scope() as db:
                 self._refresh(db, user)
         except ValidationFailed as exc:
             self.add_errors, self.add_error = exc.errors, exc.message
+            once.settle(self, key, done=False, form="participant")
             return None
         except ChronosError as exc:
             self.add_errors, self.add_error = {}, exc.message
+            once.settle(self, key, done=False, form="participant")
             return None
+        once.settle(self, key, done=True, form="participant")
         self.add_open = False
         return rx.toast.success("Participant added.")
+
+    def _add_participant(self, db: Any, user: Any, fields: dict[str, Any]) -> int:
+        """One participant from the add form's mode; its id (what a repeat is answered with)."""
+        txn_id = self._txn_id()
+        if self.add_mode == "staff":
+            if not self.picked_user_id:
+                raise ValidationFailed({"user": "Choose a staff member."})
+            added = transactions.add_participant(
+                db,
+                user,
+                txn_id,
+                role=self.add_role,
+                user_id=parse_id(self.picked_user_id, "user", "staff member"),
+            )
+        elif self.add_mode == "new":
+            person = people.create_person(db, user, fields)
+            added = transactions.add_participant(
+                db, user, txn_id, role=self.add_role, person_id=person.id
+            )
+        else:
+            if not self.picked_person_id:
+                raise ValidationFailed({"contact": "Search for a contact and pick one."})
+            added = transactions.add_participant(
+                db, user, txn_id, role=self.add_role, person_id=self.picked_person_id
+            )
+        return int(added.id or 0)
 
     @rx.event
     def remove_participant(self, participant_id: int):  # type: ignore[no-untyped-def]
@@ -1481,12 +1539,14 @@ def _add_dialog() -> rx.Component:
                         TransactionState.add_mode, ("new", new_contact), ("staff", staff), existing
                     ),
                     field("Role", role_select),
+                    once_input(TransactionState.participant_once_key),
                     form_actions("Add"),
                     direction="column",
                     spacing="3",
                 ),
                 on_submit=TransactionState.add_participant,
                 reset_on_submit=False,
+                custom_attrs=once_attrs(TransactionState.participant_once_key),
             ),
             max_width="520px",
         ),
@@ -1514,12 +1574,14 @@ def _note_form() -> rx.Component:
                     flex="1",
                     max_length=500,
                 ),
+                once_input(s.note_once_key),
                 rx.button("Add", type="submit", variant="soft"),
                 spacing="2",
                 width="100%",
             ),
             on_submit=s.add_note,
             reset_on_submit=True,
+            custom_attrs=once_attrs(s.note_once_key),
             width="100%",
         ),
         rx.cond(s.note_error, rx.text(s.note_error, color_scheme="red", size="1", role="alert")),

@@ -123,6 +123,19 @@ class Collector:
             raise ValidationFailed(self.errors)
 
 
+def parse_id(value: Any, field: str = "id", label: str = "item") -> int:
+    """An id from a form or a query string: a whole number in the id range, else refused."""
+    if isinstance(value, bool):
+        raise ValidationFailed({field: f"Choose a {label}."})
+    text = str(value).strip() if isinstance(value, str | int) else ""
+    if not text.isascii() or not text.isdigit():
+        raise ValidationFailed({field: f"Choose a {label}."})
+    number = int(text)
+    if not in_id_range(number):
+        raise ValidationFailed({field: f"There is no such {label}."})
+    return number
+
+
 def clean_text(value: Any, max_len: int = 200) -> str:
     """One line of text as people mean it: NFC-normalised, whitespace collapsed, invisible and
     bidi-control characters removed; control characters (NUL, ...) are refused, and a value of

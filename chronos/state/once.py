@@ -23,18 +23,25 @@ def key_of(payload: Any) -> str:
     return payload if isinstance(payload, str) and len(payload) <= idempotency.MAX_KEY else ""
 
 
-def repeated(state: Any, key: str) -> bool:
-    """True for a submit whose key this tab has already handled (its first result stands)."""
-    return bool(key) and key == state._once_done
+def repeated(state: Any, key: str, *, form: str = "") -> bool:
+    """True for a submit whose key this tab has already handled (its first result stands).
+
+    ``form`` names one of several forms on a state (``note`` → ``note_once_key`` and
+    ``_note_once_done``); without it the state's ``once_key`` / ``_once_done``."""
+    return bool(key) and key == getattr(state, f"_{_prefix(form)}once_done")
 
 
-def fresh(state: Any) -> None:
+def fresh(state: Any, *, form: str = "") -> None:
     """A new key for the form (on opening it, and after each answered submit)."""
-    state.once_key = idempotency.new_key()
+    setattr(state, f"{_prefix(form)}once_key", idempotency.new_key())
 
 
-def settle(state: Any, key: str, *, done: bool) -> None:
+def settle(state: Any, key: str, *, done: bool, form: str = "") -> None:
     """The submit with ``key`` has been answered: remember it if it saved, rotate the key."""
     if done and key:
-        state._once_done = key
-    fresh(state)
+        setattr(state, f"_{_prefix(form)}once_done", key)
+    fresh(state, form=form)
+
+
+def _prefix(form: str) -> str:
+    return f"{form}_" if form else ""

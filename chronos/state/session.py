@@ -28,6 +28,7 @@ from chronos.services import accounts, auth, compliance, notifications, rate_lim
 from chronos.services.errors import ChronosError, NotFound
 from chronos.services.security_log import Client
 from chronos.services.validation import in_id_range
+from chronos.state.arguments import guard_handlers
 
 if TYPE_CHECKING:
     from reflex.app import App
@@ -90,6 +91,12 @@ class SessionState(rx.State):
     review_count: int = 0  # admins: documents awaiting review (the "Review" link's badge)
     # The "verify your email" banner's resend action.
     resend_busy: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Before Reflex turns the methods into event handlers: every public handler of a page
+        # state, its mixins' included, checks its arguments first (state/arguments.py).
+        guard_handlers(cls)
+        super().__init_subclass__(**kwargs)
 
     def _actor(self) -> User | None:
         user = event_user(self.router.headers)
