@@ -105,7 +105,7 @@ def test_an_admin_sees_the_email_log_and_retries_a_failed_email(
     page.goto(f"{app_server.base_url}/admin/email?status=failed")
     expect(page.get_by_role("heading", name="Email log")).to_be_visible()
     # Typing before the page's load handler has answered would be reset by it: wait for the list.
-    expect(page.get_by_text(to).first).to_be_visible()
+    expect(page.get_by_text(to).filter(visible=True).first).to_be_visible()
     page.locator("#email-search").fill(to)
     expect(page.get_by_text("1 total")).to_be_visible()
     row = page.locator("table tbody tr", has_text=to)
@@ -125,7 +125,7 @@ def test_an_admin_sees_the_email_log_and_retries_a_failed_email(
 
     page.set_viewport_size(PHONE)
     page.goto(f"{app_server.base_url}/admin/email")
-    expect(page.get_by_text(to).first).to_be_visible()  # loaded, so the search is not reset
+    expect(page.get_by_text(to).filter(visible=True).first).to_be_visible()  # loaded: no reset
     page.locator("#email-search").fill(to)
     expect(page.get_by_text("1 total")).to_be_visible()  # the search has applied
     card = page.locator(".rt-Card", has_text=to)  # phones get cards instead of the table
