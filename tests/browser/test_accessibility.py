@@ -145,7 +145,11 @@ def _settle(page: Page) -> None:
 
 def _check(page: Page, where: str, scheme: Literal["light", "dark"]) -> list[str]:
     page.emulate_media(color_scheme=scheme)
-    page.wait_for_timeout(150)
+    # The colour mode follows the media query in a React effect: wait for it, then for paint.
+    page.wait_for_function(
+        f"() => document.documentElement.classList.contains('{scheme}')", timeout=5_000
+    )
+    page.wait_for_timeout(100)
     painted = page.evaluate(BACKGROUND)
     if scheme == "dark":
         assert painted["dark"] and painted["luma"] < 64, f"{where} did not render dark: {painted}"
