@@ -159,6 +159,42 @@ def _check(page: Page, where: str, scheme: Literal["light", "dark"]) -> list[str
     return [_describe(f"{where} {scheme}", found)] if found else []
 
 
+# The first visible trigger of each kind of dialog or menu ("Remove …", "Deactivate …", "More
+# actions for …"), marked so it can be clicked: what a page hides behind buttons is checked too.
+MARK_POPUP_TRIGGERS = """() => {
+  const seen = new Set();
+  let n = 0;
+  for (const el of document.querySelectorAll('[aria-haspopup=dialog], [aria-haspopup=menu]')) {
+    if (!el.offsetParent || el.disabled) continue;
+    const label = (el.getAttribute('aria-label') || el.textContent || '').trim();
+    const kind = el.getAttribute('aria-haspopup') + ':' + label.split(/\\s+/)[0];
+    if (seen.has(kind)) continue;
+    seen.add(kind);
+    el.setAttribute('data-a11y-popup', String(n++));
+  }
+  return n;
+}"""
+POPUP = "[role=dialog]:visible, [role=alertdialog]:visible, [role=menu]:visible"
+
+
+def _check_popups(page: Page, where: str) -> list[str]:
+    problems: list[str] = []
+    for n in range(page.evaluate(MARK_POPUP_TRIGGERS)):
+        trigger = page.locator(f"[data-a11y-popup='{n}']")
+        if not trigger.is_visible():
+            continue  # an earlier dialog's action re-rendered the page
+        label = trigger.get_attribute("aria-label") or trigger.inner_text().strip()
+        trigger.click()
+        page.locator(POPUP).first.wait_for()
+        page.wait_for_timeout(250)  # Radix's open animation
+        for scheme in ("light", "dark"):
+            problems += _check(page, f"{where} [{label[:40]}]", scheme)
+        page.keyboard.press("Escape")
+        page.locator(POPUP).first.wait_for(state="detached")
+        page.emulate_media(color_scheme="light")
+    return problems
+
+
 @pytest.mark.parametrize("width", ["phone", "desktop"])
 def test_every_page_passes_axe_light_and_dark(
     browser: Browser, app_server: RunningApp, width: str
@@ -193,6 +229,8 @@ def test_every_page_passes_axe_light_and_dark(
                     if (template, persona) in SCREENSHOTS:
                         slug = template.strip("/").split("/")[0]
                         screenshot(page, f"a11y-{slug}-{persona}-{width}-{scheme}")
+                page.emulate_media(color_scheme="light")
+                problems += _check_popups(page, where)
         finally:
             context.close()
     assert not problems, "axe found critical/serious violations:\n" + "\n".join(problems)
