@@ -82,6 +82,8 @@ SCREENSHOTS = {
     ("/portal/{client_deal}", "client"),
 }
 
+NO_BRACES = str.maketrans("", "", "{}")
+
 WIDTHS = {"phone": PHONE, "desktop": {"width": 1280, "height": 800}}
 
 # The colour mode puts "dark" on <html> and Radix's root paints --color-background; both must
@@ -227,7 +229,7 @@ def test_every_page_passes_axe_light_and_dark(
                 for scheme in ("light", "dark"):
                     problems += _check(page, where, scheme)
                     if (template, persona) in SCREENSHOTS:
-                        slug = template.strip("/").split("/")[0]
+                        slug = "-".join(template.strip("/").split("/")).translate(NO_BRACES)
                         screenshot(page, f"a11y-{slug}-{persona}-{width}-{scheme}")
                 page.emulate_media(color_scheme="light")
                 problems += _check_popups(page, where)
