@@ -58,6 +58,8 @@ app = rx.App(
         # In-page links (#documents, ...) land below the sticky 56px top bar.
         rx.el.style("html{scroll-padding-top:72px}"),
     ],
+    # Contrast and focus-ring fixes on top of Radix's palette (assets/theme.css says why).
+    stylesheets=["/theme.css"],
     api_transformer=create_api(),
     # A toast with the request id to quote, instead of the exception's text.
     backend_exception_handler=backend_exception_handler,

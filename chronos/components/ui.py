@@ -247,3 +247,34 @@ def download_link(label: str, href: Var | str, *, aria_label: str = "") -> rx.Co
         variant="soft",
         size="2",
     )
+
+
+def progress_bar(value: Var | int, label: str, value_text: Var | str) -> rx.Component:
+    """A progress bar that says what it measures: Radix's bar is a bare ``progressbar`` role,
+    which screen readers announce as "progress bar, 40%" with no subject (axe:
+    aria-progressbar-name). ``label`` names it, ``value_text`` reads the value in words
+    ("3 of 8 accepted"); ``value`` is 0-100."""
+    return rx.progress(
+        value=value,
+        size="1",
+        aria_label=label,
+        aria_valuetext=value_text,
+    )
+
+
+def action_menu(trigger: rx.Component, *items: rx.Component) -> rx.Component:
+    """A button that opens a menu of actions (WAI-ARIA menu button). Not modal: Radix's modal
+    menu hides the whole page with aria-hidden while its links stay focusable, which axe
+    reports as serious (aria-hidden-focus; radix-ui/primitives#2459). Focus still moves into
+    the menu, arrows walk it, Escape or Tab closes it."""
+    return rx.dropdown_menu.root(
+        rx.dropdown_menu.trigger(trigger),
+        rx.dropdown_menu.content(*items),
+        modal=False,
+    )
+
+
+def danger_item(label: str, **props: Any) -> rx.Component:
+    """A destructive menu item ("Delete"), in the theme's red (assets/theme.css keeps it and
+    its highlighted state readable); never a raw CSS colour, which ignores dark mode."""
+    return rx.dropdown_menu.item(label, color_scheme="red", **props)

@@ -13,6 +13,7 @@ from chronos.components.layout import api_url, app_shell
 from chronos.components.once import once_attrs, once_input
 from chronos.components.timeline import timeline_list
 from chronos.components.ui import (
+    action_menu,
     empty_state,
     error_callout,
     field,
@@ -820,22 +821,16 @@ def _summary_item(label: str, hint: str, audience: str) -> rx.Component:
 def _summary_menu() -> rx.Component:
     """The file's one-page summary (``services/cover_sheet.py``): this team's version or the
     version to share with a client (no internal notes, tasks or documents)."""
-    return rx.menu.root(
-        rx.menu.trigger(
-            rx.button(
-                rx.icon("file_text", size=16),
-                "Summary PDF",
-                rx.icon("chevron_down", size=14),
-                variant="soft",
-                color_scheme="gray",
-            )
+    return action_menu(
+        rx.button(
+            rx.icon("file_text", size=16),
+            "Summary PDF",
+            rx.icon("chevron_down", size=14),
+            variant="soft",
+            color_scheme="gray",
         ),
-        rx.menu.content(
-            _summary_item("Team version", "Everything on this file you may see", "staff"),
-            _summary_item(
-                "Client version", "Leaves out internal notes, tasks and documents", "client"
-            ),
-        ),
+        _summary_item("Team version", "Everything on this file you may see", "staff"),
+        _summary_item("Client version", "Leaves out internal notes, tasks and documents", "client"),
     )
 
 

@@ -18,7 +18,7 @@ from chronos.components.layout import api_url
 from chronos.components.native_form import native_form
 from chronos.components.once import once_attrs, once_input
 from chronos.components.timeline import time_ago
-from chronos.components.ui import error_callout, field, select_field
+from chronos.components.ui import error_callout, field, progress_bar, select_field
 from chronos.db import session_scope
 from chronos.models import Role
 from chronos.services import compliance, documents
@@ -613,7 +613,11 @@ def compliance_panel() -> rx.Component:
                 ),
                 rx.cond(
                     s.required > 0,
-                    rx.progress(value=(s.accepted * 100 / s.required).to(int), size="1"),
+                    progress_bar(
+                        (s.accepted * 100 / s.required).to(int),
+                        "Required documents accepted",
+                        s.accepted.to_string() + " of " + s.required.to_string() + " accepted",
+                    ),
                 ),
                 rx.cond(s.error, error_callout(s.error)),
                 rx.cond(

@@ -23,7 +23,7 @@ from chronos.components.documents import (
     upload_outcome,
 )
 from chronos.components.layout import api_url
-from chronos.components.ui import error_callout, field
+from chronos.components.ui import action_menu, danger_item, error_callout, field
 from chronos.db import session_scope
 from chronos.models import Role
 from chronos.services import documents
@@ -415,23 +415,19 @@ def _row(r: DocumentRow) -> rx.Component:
             flex="1",
             min_width="0",
         ),
-        rx.dropdown_menu.root(
-            rx.dropdown_menu.trigger(
-                rx.icon_button(
-                    rx.icon("ellipsis_vertical", size=16),
-                    variant="ghost",
-                    color_scheme="gray",
-                    aria_label="Actions for " + r.title,
-                )
+        action_menu(
+            rx.icon_button(
+                rx.icon("ellipsis_vertical", size=16),
+                variant="ghost",
+                color_scheme="gray",
+                aria_label="Actions for " + r.title,
             ),
-            rx.dropdown_menu.content(
-                rx.dropdown_menu.item("Preview", on_click=s.open_preview(r.id, 0)),
-                rx.dropdown_menu.item("Download", on_click=s.download(r.id, 0)),
-                rx.dropdown_menu.item("Upload a new version", on_click=s.open_version(r.id)),
-                rx.dropdown_menu.item("Edit name, sharing…", on_click=s.open_edit(r.id)),
-                rx.dropdown_menu.separator(),
-                rx.dropdown_menu.item("Delete", color="red", on_click=s.ask_delete(r.id)),
-            ),
+            rx.dropdown_menu.item("Preview", on_click=s.open_preview(r.id, 0)),
+            rx.dropdown_menu.item("Download", on_click=s.download(r.id, 0)),
+            rx.dropdown_menu.item("Upload a new version", on_click=s.open_version(r.id)),
+            rx.dropdown_menu.item("Edit name, sharing…", on_click=s.open_edit(r.id)),
+            rx.dropdown_menu.separator(),
+            danger_item("Delete", on_click=s.ask_delete(r.id)),
         ),
         spacing="3",
         align="start",

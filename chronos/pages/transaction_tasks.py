@@ -13,7 +13,7 @@ import reflex as rx
 
 from chronos.components.once import once_attrs
 from chronos.components.tasks import task_row
-from chronos.components.ui import error_callout, field, two_columns
+from chronos.components.ui import action_menu, danger_item, error_callout, field, two_columns
 from chronos.db import session_scope
 from chronos.models import Role
 from chronos.services import idempotency, key_dates, tasks
@@ -281,26 +281,22 @@ class TaskPanelState(SessionState):
 
 def _row(r: TaskRow) -> rx.Component:
     s = TaskPanelState
-    menu = rx.dropdown_menu.root(
-        rx.dropdown_menu.trigger(
-            rx.icon_button(
-                rx.icon("ellipsis", size=16),
-                variant="ghost",
-                color_scheme="gray",
-                size="1",
-                aria_label="More actions for " + r.title,
-            )
+    menu = action_menu(
+        rx.icon_button(
+            rx.icon("ellipsis", size=16),
+            variant="ghost",
+            color_scheme="gray",
+            size="1",
+            aria_label="More actions for " + r.title,
         ),
-        rx.dropdown_menu.content(
-            rx.dropdown_menu.item("Edit", on_select=s.open_edit(r.id)),
-            rx.cond(
-                r.status == "open",
-                rx.dropdown_menu.item("Not applicable", on_select=s.not_applicable(r.id)),
-                rx.dropdown_menu.item("Reopen", on_select=s.reopen(r.id)),
-            ),
-            rx.dropdown_menu.separator(),
-            rx.dropdown_menu.item("Delete", color="red", on_select=s.delete(r.id)),
+        rx.dropdown_menu.item("Edit", on_select=s.open_edit(r.id)),
+        rx.cond(
+            r.status == "open",
+            rx.dropdown_menu.item("Not applicable", on_select=s.not_applicable(r.id)),
+            rx.dropdown_menu.item("Reopen", on_select=s.reopen(r.id)),
         ),
+        rx.dropdown_menu.separator(),
+        danger_item("Delete", on_select=s.delete(r.id)),
     )
     return rx.flex(
         rx.checkbox(
