@@ -56,6 +56,7 @@ PAGES: list[tuple[str, str | None]] = [
     ("/admin/forms", "admin"),
     ("/admin/export", "admin"),
     ("/admin/summary-pdf", "admin"),
+    ("/reports", "admin"),
     ("/pipeline", "agent"),
     ("/today", "agent"),
     ("/transactions/{agent_deal}", "agent"),
