@@ -146,6 +146,9 @@ def _bar_chart(data: Any, x_key: str, bars: list[tuple[str, str, Any]], label: s
             data=data.to(list[dict[str, Any]]),
             width="100%",
             height=CHART_HEIGHT,
+            # Recharts 3 makes the chart a focusable "application"; inside this aria-hidden
+            # box that is a focus stop screen readers cannot name (axe: aria-hidden-focus).
+            custom_attrs={"accessibilityLayer": False},
         ),
         width="100%",
         aria_hidden="true",  # the table beneath says the same to a screen reader
