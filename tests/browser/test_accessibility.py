@@ -57,7 +57,6 @@ PAGES: list[tuple[str, str | None]] = [
     ("/admin/forms", "admin"),
     ("/admin/export", "admin"),
     ("/admin/summary-pdf", "admin"),
-    ("/reports", "admin"),
     ("/pipeline", "agent"),
     ("/today", "agent"),
     ("/transactions/{agent_deal}", "agent"),
