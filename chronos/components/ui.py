@@ -229,6 +229,21 @@ def native_select(
     )
 
 
+def copy_or_dismiss(secret: Var, dismiss_label: str, on_dismiss: Any) -> rx.Component:
+    """ "Copy" (to the clipboard) and a dismiss button, under a secret shown to its owner."""
+    return rx.flex(
+        rx.button(
+            rx.icon("copy", size=14),
+            "Copy",
+            size="1",
+            variant="soft",
+            on_click=rx.set_clipboard(secret),
+        ),
+        rx.button(dismiss_label, size="1", variant="outline", on_click=on_dismiss),
+        spacing="2",
+    )
+
+
 def download_link(label: str, href: Var | str, *, aria_label: str = "") -> rx.Component:
     """A CSV (or other file) download: a plain link the browser follows with its cookie, drawn
     as a quiet button (Radix ``asChild``: one <a>, no button nested in a link). Not the app

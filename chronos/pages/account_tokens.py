@@ -13,7 +13,7 @@ import reflex as rx
 
 from chronos import routes
 from chronos.components.timeline import local_time
-from chronos.components.ui import error_callout, native_select
+from chronos.components.ui import copy_or_dismiss, error_callout, native_select
 from chronos.db import session_scope
 from chronos.models import Role
 from chronos.services import api_tokens
@@ -190,19 +190,7 @@ def _new_secret() -> rx.Component:
                 id="new-api-token",
                 style={"wordBreak": "break-all", "userSelect": "all"},
             ),
-            rx.flex(
-                rx.button(
-                    rx.icon("copy", size=14),
-                    "Copy",
-                    size="1",
-                    variant="soft",
-                    on_click=rx.set_clipboard(s.new_secret),
-                ),
-                rx.button(
-                    "I have copied it", size="1", variant="outline", on_click=s.dismiss_secret
-                ),
-                spacing="2",
-            ),
+            copy_or_dismiss(s.new_secret, "I have copied it", s.dismiss_secret),
             rx.text(
                 "Send it as the header ",
                 rx.el.code("Authorization: Bearer <token>"),

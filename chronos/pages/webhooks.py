@@ -14,7 +14,13 @@ import reflex as rx
 from chronos import routes
 from chronos.components.layout import app_shell
 from chronos.components.timeline import local_time
-from chronos.components.ui import empty_state, error_callout, loading_block, page_header
+from chronos.components.ui import (
+    copy_or_dismiss,
+    empty_state,
+    error_callout,
+    loading_block,
+    page_header,
+)
 from chronos.db import session_scope
 from chronos.models import Role
 from chronos.pages.registry import page
@@ -344,17 +350,7 @@ def _sub(sub: SubscriptionRow) -> rx.Component:
                 rx.flex(
                     rx.text("Signing secret", size="1", weight="medium"),
                     rx.el.code(s.secret, style={"wordBreak": "break-all"}, id="webhook-secret"),
-                    rx.flex(
-                        rx.button(
-                            rx.icon("copy", size=14),
-                            "Copy",
-                            size="1",
-                            variant="soft",
-                            on_click=rx.set_clipboard(s.secret),
-                        ),
-                        rx.button("Hide", size="1", variant="outline", on_click=s.hide_secret),
-                        spacing="2",
-                    ),
+                    copy_or_dismiss(s.secret, "Hide", s.hide_secret),
                     direction="column",
                     spacing="1",
                 ),

@@ -21,7 +21,7 @@ from chronos.observability import context as log_context
 from chronos.services import access, auth, security_log
 from chronos.services.errors import NotFound, PermissionDenied, ValidationFailed
 from chronos.services.security_log import Client, Kind
-from chronos.services.validation import InvalidValue, required_text
+from chronos.services.validation import InvalidValue, in_id_range, required_text
 
 PREFIX = "chr_"
 SCOPES = {"read": "Read only", "read,write": "Read and write"}
@@ -174,7 +174,7 @@ def revoke(
     actor = access.require_active(actor)
     if isinstance(token_id, bool) or not isinstance(token_id, int):
         raise NotFound("There is no such token.")
-    token = db.get(ApiToken, token_id) if 0 < token_id < 2**62 else None
+    token = db.get(ApiToken, token_id) if in_id_range(token_id) else None
     if token is None or token.org_id != actor.org_id:
         raise NotFound("There is no such token.")
     if token.user_id != actor.id and actor.role_enum is not Role.ADMIN:

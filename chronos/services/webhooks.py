@@ -59,7 +59,7 @@ from chronos.models import (
 )
 from chronos.services import access
 from chronos.services.errors import NotFound, ValidationFailed
-from chronos.services.validation import InvalidValue, clean_text
+from chronos.services.validation import InvalidValue, clean_text, in_id_range
 from chronos.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ def _managed(db: Session, actor: User, subscription_id: object) -> WebhookSubscr
     """The actor's own subscription, or (admins) any of their brokerage's."""
     if isinstance(subscription_id, bool) or not isinstance(subscription_id, int):
         raise NotFound("There is no such webhook.")
-    sub = db.get(WebhookSubscription, subscription_id) if 0 < subscription_id < 2**62 else None
+    sub = db.get(WebhookSubscription, subscription_id) if in_id_range(subscription_id) else None
     if sub is None or sub.org_id != actor.org_id:
         raise NotFound("There is no such webhook.")
     if sub.owner_id != actor.id and actor.role_enum is not Role.ADMIN:
@@ -402,7 +402,7 @@ def redeliver(db: Session, actor: User | None, delivery_id: object) -> DeliveryR
     actor = _staff(actor)
     if isinstance(delivery_id, bool) or not isinstance(delivery_id, int):
         raise NotFound("There is no such delivery.")
-    delivery = db.get(WebhookDelivery, delivery_id) if 0 < delivery_id < 2**62 else None
+    delivery = db.get(WebhookDelivery, delivery_id) if in_id_range(delivery_id) else None
     if delivery is None:
         raise NotFound("There is no such delivery.")
     _managed(db, actor, delivery.subscription_id)
@@ -830,7 +830,11 @@ def events_since(db: Session, actor: User | None, *, after: int = 0, limit: int 
     """The last 30 days' webhook events of files the actor may see, oldest first, after the
     cursor ``after`` (an event's position), for an integrator catching up after downtime."""
     actor = _staff(actor)
-    if isinstance(after, bool) or not isinstance(after, int) or not 0 <= after < 2**62:
+    if (
+        isinstance(after, bool)
+        or not isinstance(after, int)
+        or not (after == 0 or in_id_range(after))
+    ):
         raise InvalidValue("after must be a position from an earlier page.", "after")
     limit = max(1, min(int(limit), 500))
     rows = db.exec(

@@ -94,9 +94,20 @@ def test_an_agent_adds_a_webhook_and_receives_a_signed_event(
         expected = base64.b64encode(hmac.new(key, signed + call["body"], hashlib.sha256).digest())
         assert call["headers"]["webhook-signature"] == "v1," + expected.decode()
 
+        # The receiver has the request; the app records the answer just after it.
+        _wait(
+            lambda: (
+                scalar(
+                    app_server,
+                    "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'",
+                )
+                >= 2
+            )
+        )
         page.goto(f"{app_server.base_url}/account/webhooks")
         page.get_by_role("button", name="Deliveries").click()
-        expect(page.get_by_text("task.created")).to_be_visible()
+        # The log (after the form, whose checkbox also names the type) lists the delivery.
+        expect(page.locator("code", has_text="task.created")).to_have_count(2)
         expect(page.get_by_text("delivered").first).to_be_visible()
         page.get_by_role("button", name=f"Remove the webhook to {url}").click()
         expect(page.get_by_text("No webhooks yet")).to_be_visible()
